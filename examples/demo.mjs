@@ -1,0 +1,69 @@
+// A multi-agent orchestration that needs no API key and no network: a planner agent plans a
+// change, runs a developer, a tester and a reviewer in parallel (the reviewer fails), and a
+// documenter under the developer. Model calls are simulated with realistic usage from two
+// providers; everything lands in the default database (.agentrace/monitoring.db).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createMonitor } from 'agentrace';
+
+const cli = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const planId = `DEMO-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}`;
+
+const monitor = createMonitor({ serviceName: 'agentrace-demo' });
+
+await monitor.withAgent({ type: 'planner', name: 'planner', planId, category: 'orchestration' }, async (planner) => {
+  await sleep(30);
+  planner.recordUsage({
+    provider: 'anthropic', model: 'claude-sonnet-4-5', inputTokens: 12_400, outputTokens: 1_850,
+    cacheReadTokens: 9_800, cacheCreationTokens: 1_200, durationMs: 2_300,
+  });
+  planner.recordTool({ name: 'read_file', args: { path: 'src/app.ts' }, approved: true, approvalType: 'auto', durationMs: 4 });
+
+  await Promise.all([
+    monitor.withAgent({ type: 'developer', category: 'engineering' }, async (dev) => {
+      await sleep(60);
+      dev.recordUsage({
+        provider: 'openai', model: 'gpt-4o-2024-08-06', inputTokens: 8_200, outputTokens: 2_400,
+        cacheReadTokens: 4_096, durationMs: 3_100,
+      });
+      dev.recordTool({ name: 'bash', args: { cmd: 'npm test', env: { API_TOKEN: 'not-stored' } }, approved: true, approvalType: 'policy', durationMs: 1_250 });
+      await monitor.withAgent({ type: 'documenter', category: 'engineering' }, async (doc) => {
+        await sleep(20);
+        doc.recordUsage({ provider: 'openai', model: 'gpt-4o-mini', inputTokens: 3_100, outputTokens: 900, durationMs: 800 });
+      });
+    }),
+    monitor.withAgent({ type: 'tester', category: 'engineering' }, async (tester) => {
+      await sleep(45);
+      tester.recordUsage({ provider: 'openai', model: 'o4-mini', inputTokens: 5_000, outputTokens: 3_200, reasoningTokens: 2_048, durationMs: 4_200 });
+      tester.recordTool({ name: 'run_tests', args: { suite: 'unit' }, approved: true, approvalType: 'user', durationMs: 2_900 });
+    }),
+    monitor
+      .withAgent({ type: 'reviewer', category: 'quality' }, async (reviewer) => {
+        await sleep(25);
+        reviewer.recordUsage({ provider: 'anthropic', model: 'claude-haiku-4-5', inputTokens: 6_000, outputTokens: 700, cacheReadTokens: 5_200, durationMs: 900 });
+        reviewer.recordTool({ name: 'git_push', args: { branch: 'main' }, approved: false, approvalType: 'policy' });
+        throw new Error('lint failed: 3 problems in src/app.ts');
+      })
+      .catch(() => {}),
+  ]);
+});
+
+await monitor.shutdown();
+
+const db = monitor.sqlite?.path ?? '.agentrace/monitoring.db';
+const run = (...args) => {
+  const r = spawnSync(process.execPath, [cli, ...args], { stdio: 'inherit' });
+  if (r.status !== 0) process.exitCode = r.status ?? 1;
+};
+console.log(`\nWrote plan ${planId} to ${db}\n`);
+run('tree', '--plan', planId);
+console.log('');
+run('stats', '--recent', '5');
+console.log(`
+Next:
+  npx agentrace agents --status failed        # the reviewer that failed
+  npx agentrace tree --plan ${planId}
+  npx agentrace cost --by model
+  npx agentrace stats --json
+The database is SQLite: sqlite3 ${db} 'SELECT * FROM agents'`);

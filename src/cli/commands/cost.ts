@@ -1,0 +1,71 @@
+import type { Command } from 'commander';
+import type { SummaryGroup, SummaryRow } from '../../store/reader.js';
+import { parseTime, print, printJson, UsageError, withStore, type ReadOptions } from '../context.js';
+import * as f from '../format.js';
+
+const GROUPS: SummaryGroup[] = ['model', 'provider', 'agent', 'type', 'plan', 'day'];
+
+interface CostOptions extends ReadOptions {
+  by: string;
+  since?: string;
+  until?: string;
+}
+
+export function registerCost(program: Command): void {
+  program
+    .command('cost')
+    .description('tokens and cost of model calls, grouped')
+    .option('--by <group>', `group by ${GROUPS.join(' | ')}`, 'model')
+    .option('--since <time>', 'calls since (24h, 7d, 2026-11-01)')
+    .option('--until <time>', 'calls until')
+    .option('--db <path>', 'database file')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  agentrace cost --by day --since 7d\n  agentrace cost --by plan --json')
+    .action((opts: CostOptions) => {
+      if (!(GROUPS as string[]).includes(opts.by)) throw new UsageError(`--by takes one of ${GROUPS.join(', ')}, got "${opts.by}"`);
+      const by = opts.by as SummaryGroup;
+      withStore(opts, (store) => {
+        const rows = store.getTelemetrySummary(by, {
+          since: opts.since ? parseTime(opts.since) : undefined,
+          until: opts.until ? parseTime(opts.until) : undefined,
+        });
+        const total = totals(rows);
+        if (opts.json) printJson({ by, rows, total });
+        else if (rows.length === 0) print('no model calls recorded in this range');
+        else print(renderCost(by, rows, total));
+      });
+    });
+}
+
+function totals(rows: SummaryRow[]): Omit<SummaryRow, 'key'> {
+  const t = { calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, totalTokens: 0, costUsd: 0, unpricedCalls: 0 };
+  for (const r of rows) {
+    t.calls += r.calls;
+    t.inputTokens += r.inputTokens;
+    t.outputTokens += r.outputTokens;
+    t.cacheReadTokens += r.cacheReadTokens;
+    t.cacheCreationTokens += r.cacheCreationTokens;
+    t.totalTokens += r.totalTokens;
+    t.costUsd += r.costUsd;
+    t.unpricedCalls += r.unpricedCalls;
+  }
+  return t;
+}
+
+function renderCost(by: SummaryGroup, rows: SummaryRow[], total: Omit<SummaryRow, 'key'>): string {
+  const line = (key: string, r: Omit<SummaryRow, 'key'>): string[] => [
+    key,
+    String(r.calls),
+    f.tokens(r.inputTokens),
+    f.tokens(r.cacheReadTokens),
+    f.tokens(r.cacheCreationTokens),
+    f.tokens(r.outputTokens),
+    f.tokens(r.totalTokens),
+    f.usd(r.costUsd, r.unpricedCalls),
+  ];
+  return f.table(
+    [by, 'calls', 'input', 'cache read', 'cache write', 'output', 'total', 'cost'],
+    [...rows.map((r) => line(r.key ?? '(none)', r)), line(f.paint('total', 'bold'), total)],
+    { right: [1, 2, 3, 4, 5, 6, 7] },
+  );
+}

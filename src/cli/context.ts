@@ -1,0 +1,87 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { DEFAULT_DB_PATH } from '../store/database.js';
+import { MonitoringStore } from '../store/reader.js';
+
+/** Options every read command takes. */
+export interface ReadOptions {
+  db?: string;
+  json?: boolean;
+}
+
+/** A problem with the command line: exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * The database a command reads: --db, else AGENTRACE_DB, else the nearest
+ * `.agentrace/monitoring.db` walking up from the current directory (as git finds `.git`),
+ * else the default path here (which then does not exist, and the command says so).
+ */
+export function resolveDbPath(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  if (explicit) return resolve(cwd, explicit);
+  if (env.AGENTRACE_DB && env.AGENTRACE_DB.trim() !== '') return resolve(cwd, env.AGENTRACE_DB);
+  let dir = resolve(cwd);
+  for (;;) {
+    const candidate = join(dir, DEFAULT_DB_PATH);
+    if (existsSync(candidate)) return candidate;
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return resolve(cwd, DEFAULT_DB_PATH);
+}
+
+export function openStore(options: ReadOptions): MonitoringStore {
+  return MonitoringStore.open(resolveDbPath(options.db), { readonly: true });
+}
+
+export function withStore<T>(options: ReadOptions, fn: (store: MonitoringStore) => T): T {
+  const store = openStore(options);
+  try {
+    return fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+}
+
+export function print(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/**
+ * A point in time as epoch seconds: a duration back from now (30m, 24h, 7d, 2w), a date or
+ * date-time (2026-11-01, 2026-11-01T12:00:00Z), or epoch seconds.
+ */
+export function parseTime(text: string, now = Date.now()): number {
+  const t = text.trim();
+  const rel = /^(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(t);
+  if (rel) return Math.floor(now / 1000 - Number(rel[1]) * UNITS[rel[2]!.toLowerCase()]!);
+  if (/^\d{9,11}$/.test(t)) return Number(t);
+  const ms = Date.parse(t);
+  if (!Number.isNaN(ms)) return Math.floor(ms / 1000);
+  throw new UsageError(`cannot read "${text}" as a time: use a duration back from now (30m, 24h, 7d), a date (2026-11-01) or epoch seconds`);
+}
+
+/** A duration in seconds: 30d, 12h, 90m. */
+export function parseDuration(text: string): number {
+  const rel = /^(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(text.trim());
+  if (!rel) throw new UsageError(`cannot read "${text}" as a duration: use a number and a unit, like 30d, 12h or 90m`);
+  return Number(rel[1]) * UNITS[rel[2]!.toLowerCase()]!;
+}
+
+export function parseLimit(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--limit takes a whole number, got "${text}"`);
+  return n;
+}

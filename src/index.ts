@@ -1,0 +1,13 @@
+export { createMonitor, Monitor, newAgentId, type AgentOptions, type MonitorOptions } from './agents/monitor.js';
+export { AgentRun, agentRunFromContext, type ToolInput, type UsageInput } from './agents/agent-run.js';
+export { BAGGAGE_PARENT_AGENT_ID, BAGGAGE_PLAN_ID } from './agents/propagation.js';
+export { SqliteSpanProcessor, type SqliteSpanProcessorOptions, type SqliteSpanProcessorStats } from './store/sqlite-span-processor.js';
+export { MonitoringStore, AgentNotFoundError } from './store/reader.js';
+export type { AgentRecord, AgentFilter, TelemetryEntry, TokenTotals, SummaryGroup, SummaryRow, StatsSummary, TreeNode, SpanRecord, TimeRange } from './store/reader.js';
+export { openDatabase, defaultDbPath, StoreError, DEFAULT_DB_PATH } from './store/database.js';
+export { SCHEMA_VERSION } from './store/schema.js';
+export type { AgentStatus } from './store/rows.js';
+export type { SpanData, Attributes as SpanAttributes } from './store/span-data.js';
+export { TelemetryHooks, type TelemetryHook, type TelemetryRecord, type LifecycleHook, type AgentLifecycleInfo } from './telemetry/hooks.js';
+export type { TokenUsage, ParsedUsage, Price, CostResult } from './telemetry/types.js';
+export * as semconv from './semconv.js';

@@ -1,0 +1,72 @@
+import type { Counter, Histogram, Meter, UpDownCounter } from '@opentelemetry/api';
+
+/**
+ * Bucket boundaries the GenAI semantic conventions recommend for `gen_ai.client.token.usage`
+ * and `gen_ai.client.operation.duration`.
+ */
+export const TOKEN_USAGE_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+export const OPERATION_DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+/** Agent runs last from seconds to hours. */
+export const AGENT_DURATION_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200];
+
+/** Instrument names: the OTel name; Prometheus shows dots as underscores and counters with `_total`. */
+export const METRIC = {
+  tokenUsage: 'gen_ai.client.token.usage',
+  operationDuration: 'gen_ai.client.operation.duration',
+  tokens: 'agentrace.tokens',
+  cost: 'agentrace.cost.usd',
+  unpricedCalls: 'agentrace.calls.unpriced',
+  agentRuns: 'agentrace.agent.runs',
+  agentDuration: 'agentrace.agent.duration',
+  activeAgents: 'agentrace.agents.active',
+  toolCalls: 'agentrace.tool.calls',
+  toolDuration: 'agentrace.tool.duration',
+} as const;
+
+/** The agentrace instruments on one Meter. */
+export interface AgentInstruments {
+  tokenUsage: Histogram;
+  operationDuration: Histogram;
+  tokens: Counter;
+  cost: Counter;
+  unpricedCalls: Counter;
+  agentRuns: Counter;
+  agentDuration: Histogram;
+  activeAgents: UpDownCounter;
+  toolCalls: Counter;
+  toolDuration: Histogram;
+}
+
+export function createInstruments(meter: Meter): AgentInstruments {
+  return {
+    tokenUsage: meter.createHistogram(METRIC.tokenUsage, {
+      description: 'Number of input and output tokens used per model call.',
+      unit: '{token}',
+      advice: { explicitBucketBoundaries: TOKEN_USAGE_BUCKETS },
+    }),
+    operationDuration: meter.createHistogram(METRIC.operationDuration, {
+      description: 'Duration of model calls.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: OPERATION_DURATION_BUCKETS },
+    }),
+    tokens: meter.createCounter(METRIC.tokens, {
+      description: 'Tokens by kind: input (all prompt tokens), output (reasoning included), cache_read and cache_write (subsets of input), reasoning (subset of output).',
+      unit: '{token}',
+    }),
+    cost: meter.createCounter(METRIC.cost, { description: 'Estimated cost of model calls in US dollars (priced calls only).', unit: '{USD}' }),
+    unpricedCalls: meter.createCounter(METRIC.unpricedCalls, { description: 'Model calls whose model has no known price (their cost is not counted).', unit: '{call}' }),
+    agentRuns: meter.createCounter(METRIC.agentRuns, { description: 'Agent runs that ended, by final status.', unit: '{run}' }),
+    agentDuration: meter.createHistogram(METRIC.agentDuration, {
+      description: 'Duration of agent runs.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS },
+    }),
+    activeAgents: meter.createUpDownCounter(METRIC.activeAgents, { description: 'Agent runs started and not yet ended.', unit: '{run}' }),
+    toolCalls: meter.createCounter(METRIC.toolCalls, { description: 'Tool calls by tool, approval and outcome.', unit: '{call}' }),
+    toolDuration: meter.createHistogram(METRIC.toolDuration, {
+      description: 'Duration of tool calls.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: OPERATION_DURATION_BUCKETS },
+    }),
+  };
+}

@@ -1,0 +1,86 @@
+import type { Attributes, Meter } from '@opentelemetry/api';
+import * as A from '../semconv.js';
+import { agentRowFromSpan, isAgentSpan, nsToMs, operationOf, telemetryFromSpan, type CostFunction } from '../store/mapping.js';
+import type { SpanData } from '../store/span-data.js';
+import { createInstruments, type AgentInstruments } from './instruments.js';
+
+function text(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/**
+ * Turns spans into the metric instruments, through the same mapping that writes the SQLite
+ * rows, so the numbers in Prometheus and in the database agree. Attributes are low-cardinality
+ * only: provider, model, agent name, token kind, status, tool — never ids or prompts.
+ */
+export class SpanMetrics {
+  private readonly i: AgentInstruments;
+
+  constructor(meter: Meter, private readonly price?: CostFunction) {
+    this.i = createInstruments(meter);
+  }
+
+  /** An agent span started: one more active run. */
+  spanStarted(span: SpanData): void {
+    if (!isAgentSpan(span)) return;
+    this.i.activeAgents.add(1, { [A.METRIC_ATTR_AGENT_NAME]: agentRowFromSpan(span).name });
+  }
+
+  /** `countActive` false for spans whose start this process never saw (the collector). */
+  spanEnded(span: SpanData, countActive = true): void {
+    if (isAgentSpan(span)) {
+      const row = agentRowFromSpan(span);
+      const name = { [A.METRIC_ATTR_AGENT_NAME]: row.name };
+      if (countActive) this.i.activeAgents.add(-1, name);
+      const attrs = { ...name, [A.AGENTRACE_AGENT_TYPE]: row.agentType, [A.METRIC_ATTR_STATUS]: row.status };
+      this.i.agentRuns.add(1, attrs);
+      this.i.agentDuration.record(nsToMs(span.endTimeUnixNano! - span.startTimeUnixNano) / 1000, attrs);
+      return;
+    }
+    const row = telemetryFromSpan(span, '', this.price);
+    if (!row) return;
+    const agentName = text(span.attributes[A.GEN_AI_AGENT_NAME]) ?? 'unknown';
+    const seconds = row.durationMs === null ? undefined : row.durationMs / 1000;
+    if (row.toolName !== null) {
+      const approval = row.toolApproved === null ? 'none' : row.toolApproved ? 'approved' : 'denied';
+      const attrs: Attributes = {
+        [A.GEN_AI_TOOL_NAME]: row.toolName,
+        [A.METRIC_ATTR_APPROVAL]: approval,
+        [A.METRIC_ATTR_STATUS]: span.statusCode === 2 ? 'error' : 'ok',
+        [A.METRIC_ATTR_AGENT_NAME]: agentName,
+      };
+      this.i.toolCalls.add(1, attrs);
+      if (seconds !== undefined) this.i.toolDuration.record(seconds, { [A.GEN_AI_TOOL_NAME]: row.toolName });
+      return;
+    }
+    const op = operationOf(span) ?? A.OP_CHAT;
+    const semconv: Attributes = {
+      [A.GEN_AI_OPERATION_NAME]: op,
+      [A.GEN_AI_PROVIDER_NAME]: row.provider ?? 'unknown',
+      [A.GEN_AI_REQUEST_MODEL]: text(span.attributes[A.GEN_AI_REQUEST_MODEL]) ?? row.model ?? 'unknown',
+    };
+    const responseModel = text(span.attributes[A.GEN_AI_RESPONSE_MODEL]);
+    if (responseModel) semconv[A.GEN_AI_RESPONSE_MODEL] = responseModel;
+    this.i.tokenUsage.record(row.inputTokens, { ...semconv, [A.GEN_AI_TOKEN_TYPE]: 'input' });
+    this.i.tokenUsage.record(row.outputTokens, { ...semconv, [A.GEN_AI_TOKEN_TYPE]: 'output' });
+    if (seconds !== undefined) {
+      const errorType = span.statusCode === 2 ? text(span.attributes[A.ERROR_TYPE]) ?? '_OTHER' : undefined;
+      this.i.operationDuration.record(seconds, errorType ? { ...semconv, [A.ERROR_TYPE]: errorType } : semconv);
+    }
+    const base: Attributes = {
+      [A.GEN_AI_PROVIDER_NAME]: row.provider ?? 'unknown',
+      [A.GEN_AI_REQUEST_MODEL]: row.model ?? 'unknown',
+      [A.METRIC_ATTR_AGENT_NAME]: agentName,
+    };
+    const kinds: [string, number][] = [
+      ['input', row.inputTokens],
+      ['output', row.outputTokens],
+      ['cache_read', row.cacheReadTokens],
+      ['cache_write', row.cacheCreationTokens],
+      ['reasoning', row.reasoningTokens],
+    ];
+    for (const [kind, n] of kinds) if (n > 0) this.i.tokens.add(n, { ...base, [A.METRIC_ATTR_TOKEN_KIND]: kind });
+    if (row.unpriced) this.i.unpricedCalls.add(1, base);
+    else this.i.cost.add(row.estimatedCost, base);
+  }
+}

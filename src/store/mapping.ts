@@ -1,0 +1,333 @@
+/**
+ * The one mapping from spans to rows. The in-process SqliteSpanProcessor and the OTLP
+ * collector both feed SpanData through these functions, so a span means the same rows whichever
+ * way it arrived.
+ */
+import * as A from '../semconv.js';
+import type { CostResult, TokenUsage } from '../telemetry/types.js';
+import type { AttributeValue, Attributes, SpanData } from './span-data.js';
+import {
+  isAgentStatus,
+  type AgentRow,
+  type AgentStatus,
+  type AgentStatusChange,
+  type SpanRow,
+  type TelemetryRow,
+} from './rows.js';
+
+/** Prices a model call that carries no cost of its own (spans from other instrumentations). */
+export type CostFunction = (usage: TokenUsage, model: string | undefined, engineId: string | undefined) => CostResult;
+
+/** Tool arguments are kept to this many characters in telemetry.tool_args. */
+export const MAX_TOOL_ARGS_CHARS = 4096;
+
+const NS_PER_SECOND = 1_000_000_000n;
+
+export function nsToSeconds(ns: bigint): number {
+  return Number(ns / NS_PER_SECOND);
+}
+
+export function nsToMs(ns: bigint): number {
+  return Number(ns / 1000n) / 1000;
+}
+
+function str(attrs: Attributes, key: string): string | undefined {
+  const v = attrs[key];
+  if (typeof v === 'string') return v === '' ? undefined : v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+function num(attrs: Attributes, key: string): number | undefined {
+  const v = attrs[key];
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+  return undefined;
+}
+
+function bool(attrs: Attributes, key: string): boolean | undefined {
+  const v = attrs[key];
+  if (typeof v === 'boolean') return v;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  return undefined;
+}
+
+function firstNum(attrs: Attributes, ...keys: string[]): number | undefined {
+  for (const k of keys) {
+    const v = num(attrs, k);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+export function operationOf(span: SpanData): string | undefined {
+  return str(span.attributes, A.GEN_AI_OPERATION_NAME);
+}
+
+/** An agent run: `invoke_agent` spans. */
+export function isAgentSpan(span: SpanData): boolean {
+  return operationOf(span) === A.OP_INVOKE_AGENT;
+}
+
+/** Spans written by agentrace's own API carry the agent type; their ids are run ids. */
+function isOwnAgentSpan(span: SpanData): boolean {
+  return str(span.attributes, A.AGENTRACE_AGENT_TYPE) !== undefined;
+}
+
+/**
+ * The run id of an agent span. agentrace's own spans carry it in `gen_ai.agent.id`; for other
+ * instrumentations `gen_ai.agent.id` names the agent, not the run, so the span id is the run.
+ */
+export function agentIdOf(span: SpanData): string {
+  if (isOwnAgentSpan(span)) return str(span.attributes, A.GEN_AI_AGENT_ID) ?? span.spanId;
+  return span.spanId;
+}
+
+export function serviceNameOf(span: SpanData): string | null {
+  return str(span.resource, A.SERVICE_NAME) ?? null;
+}
+
+function exceptionMessage(span: SpanData): string | undefined {
+  for (let i = span.events.length - 1; i >= 0; i--) {
+    const e = span.events[i]!;
+    if (e.name === A.EXCEPTION_EVENT) return str(e.attributes, 'exception.message') ?? str(e.attributes, 'exception.type');
+  }
+  return undefined;
+}
+
+/** The status an ended agent span stands for. */
+export function finalStatusOf(span: SpanData): AgentStatus {
+  const explicit = span.attributes[A.AGENTRACE_AGENT_STATUS];
+  if (isAgentStatus(explicit)) return explicit;
+  return span.statusCode === 2 ? 'failed' : 'completed';
+}
+
+/**
+ * The agents row for an agent span, as at its start (`endTimeUnixNano` unset) or at its end.
+ * `parentAgentId` is the resolved parent run when the span does not carry one itself.
+ */
+export function agentRowFromSpan(span: SpanData, parentAgentId?: string | null): AgentRow {
+  const a = span.attributes;
+  const id = agentIdOf(span);
+  const name = str(a, A.GEN_AI_AGENT_NAME) ?? str(a, A.AGENTRACE_AGENT_TYPE) ?? span.name;
+  const ended = span.endTimeUnixNano !== undefined;
+  const status: AgentStatus = ended ? finalStatusOf(span) : 'starting';
+  const exitCode = num(a, A.AGENTRACE_EXIT_CODE);
+  const errorMessage = status === 'completed' ? undefined : str(a, A.AGENTRACE_ERROR_MESSAGE) ?? span.statusMessage ?? exceptionMessage(span);
+  return {
+    id,
+    parentId: str(a, A.AGENTRACE_PARENT_AGENT_ID) ?? parentAgentId ?? null,
+    planId: str(a, A.AGENTRACE_PLAN_ID) ?? null,
+    agentType: str(a, A.AGENTRACE_AGENT_TYPE) ?? name,
+    status,
+    processId: num(a, A.PROCESS_PID) ?? num(span.resource, A.PROCESS_PID) ?? null,
+    startTime: nsToSeconds(span.startTimeUnixNano),
+    endTime: ended ? nsToSeconds(span.endTimeUnixNano!) : null,
+    exitCode: ended ? exitCode ?? (status === 'completed' ? 0 : null) : null,
+    errorMessage: ended ? errorMessage ?? null : null,
+    logFile: str(a, A.AGENTRACE_LOG_FILE) ?? null,
+    name,
+    category: str(a, A.AGENTRACE_AGENT_CATEGORY) ?? null,
+    traceId: span.traceId,
+    spanId: span.spanId,
+    serviceName: serviceNameOf(span),
+    startNs: span.startTimeUnixNano,
+    endNs: span.endTimeUnixNano ?? null,
+  };
+}
+
+/** Status-change events on an agent span, from event index `from` on. */
+export function statusChangesFromSpan(span: SpanData, from = 0): AgentStatusChange[] {
+  const out: AgentStatusChange[] = [];
+  const id = agentIdOf(span);
+  for (let i = from; i < span.events.length; i++) {
+    const e = span.events[i]!;
+    if (e.name !== A.STATUS_EVENT) continue;
+    const status = e.attributes[A.AGENTRACE_AGENT_STATUS];
+    if (isAgentStatus(status)) out.push({ id, status, time: nsToSeconds(e.timeUnixNano) });
+  }
+  return out;
+}
+
+/** Usage carried by a model-call span, reading current and deprecated GenAI names. */
+export function usageFromAttributes(a: Attributes): TokenUsage | undefined {
+  const input = firstNum(a, A.GEN_AI_USAGE_INPUT_TOKENS, A.GEN_AI_USAGE_PROMPT_TOKENS);
+  const output = firstNum(a, A.GEN_AI_USAGE_OUTPUT_TOKENS, A.GEN_AI_USAGE_COMPLETION_TOKENS);
+  if (input === undefined && output === undefined) return undefined;
+  const cacheRead = firstNum(a, A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, A.GEN_AI_USAGE_CACHE_READ_TOKENS_ALT) ?? 0;
+  const cacheCreation = firstNum(a, A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, A.GEN_AI_USAGE_CACHE_CREATION_TOKENS_ALT) ?? 0;
+  const reasoning = num(a, A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS) ?? 0;
+  const inputTokens = input ?? 0;
+  const outputTokens = output ?? 0;
+  return {
+    inputTokens,
+    outputTokens,
+    cacheReadTokens: cacheRead,
+    cacheCreationTokens: cacheCreation,
+    reasoningTokens: reasoning,
+    totalTokens: inputTokens + outputTokens,
+  };
+}
+
+export function isModelCallSpan(span: SpanData): boolean {
+  const op = operationOf(span);
+  if (op !== undefined) return A.MODEL_CALL_OPERATIONS.has(op);
+  return usageFromAttributes(span.attributes) !== undefined;
+}
+
+export function isToolSpan(span: SpanData): boolean {
+  const op = operationOf(span);
+  return op === A.OP_EXECUTE_TOOL || (op === undefined && str(span.attributes, A.GEN_AI_TOOL_NAME) !== undefined);
+}
+
+function toolArgs(a: Attributes): string | null {
+  const v = a[A.GEN_AI_TOOL_CALL_ARGUMENTS];
+  if (v === undefined || v === null) return null;
+  const text = typeof v === 'string' ? v : JSON.stringify(v);
+  return text.length > MAX_TOOL_ARGS_CHARS ? `${text.slice(0, MAX_TOOL_ARGS_CHARS - 1)}…` : text;
+}
+
+function spanTimes(span: SpanData): { timestamp: number; durationMs: number | null } {
+  const end = span.endTimeUnixNano ?? span.startTimeUnixNano;
+  return {
+    timestamp: nsToSeconds(end),
+    durationMs: span.endTimeUnixNano !== undefined ? nsToMs(span.endTimeUnixNano - span.startTimeUnixNano) : null,
+  };
+}
+
+/**
+ * The telemetry row of a model-call or tool span, or undefined for any other span.
+ * `price` costs a model call that carries no `agentrace.cost.usd` of its own.
+ */
+export function telemetryFromSpan(span: SpanData, agentId: string, price?: CostFunction): TelemetryRow | undefined {
+  const a = span.attributes;
+  const { timestamp, durationMs } = spanTimes(span);
+  const base = {
+    agentId,
+    timestamp,
+    traceId: span.traceId,
+    spanId: span.spanId,
+    operation: operationOf(span) ?? null,
+    durationMs,
+    engineId: str(a, A.AGENTRACE_ENGINE_ID) ?? null,
+  };
+  if (isModelCallSpan(span)) {
+    const usage = usageFromAttributes(a) ?? {
+      inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, reasoningTokens: 0, totalTokens: 0,
+    };
+    const model = str(a, A.GEN_AI_RESPONSE_MODEL) ?? str(a, A.GEN_AI_REQUEST_MODEL);
+    let cost = num(a, A.AGENTRACE_COST_USD);
+    let unpriced = bool(a, A.AGENTRACE_COST_UNPRICED) ?? false;
+    if (cost === undefined) {
+      const priced = price?.(usage, model, base.engineId ?? undefined);
+      cost = priced?.costUsd ?? 0;
+      unpriced = !(priced?.priced ?? false);
+    }
+    return {
+      ...base,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      cachedTokens: usage.cacheReadTokens,
+      cacheCreationTokens: usage.cacheCreationTokens,
+      cacheReadTokens: usage.cacheReadTokens,
+      totalTokens: usage.totalTokens,
+      estimatedCost: cost,
+      model: model ?? null,
+      provider: str(a, A.GEN_AI_PROVIDER_NAME) ?? str(a, A.GEN_AI_SYSTEM) ?? null,
+      toolName: null,
+      toolArgs: null,
+      toolApproved: null,
+      toolApprovalType: null,
+      unpriced,
+      reasoningTokens: usage.reasoningTokens,
+      partial: bool(a, A.AGENTRACE_CALL_PARTIAL) ?? false,
+    };
+  }
+  if (isToolSpan(span)) {
+    return {
+      ...base,
+      inputTokens: 0,
+      outputTokens: 0,
+      cachedTokens: 0,
+      cacheCreationTokens: 0,
+      cacheReadTokens: 0,
+      totalTokens: 0,
+      estimatedCost: 0,
+      model: null,
+      provider: null,
+      toolName: str(a, A.GEN_AI_TOOL_NAME) ?? span.name,
+      toolArgs: toolArgs(a),
+      toolApproved: bool(a, A.AGENTRACE_TOOL_APPROVED) ?? null,
+      toolApprovalType: str(a, A.AGENTRACE_TOOL_APPROVAL_TYPE) ?? null,
+      unpriced: false,
+      reasoningTokens: 0,
+      partial: false,
+    };
+  }
+  return undefined;
+}
+
+/** JSON that keeps bigints (as decimal strings) instead of throwing on them. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+export function spanRowFromSpan(span: SpanData, agentId: string | null): SpanRow {
+  const end = span.endTimeUnixNano ?? span.startTimeUnixNano;
+  return {
+    traceId: span.traceId,
+    spanId: span.spanId,
+    parentSpanId: span.parentSpanId ?? null,
+    name: span.name,
+    kind: span.kind,
+    startNs: span.startTimeUnixNano,
+    endNs: end,
+    durationNs: end - span.startTimeUnixNano,
+    statusCode: span.statusCode,
+    statusMessage: span.statusMessage ?? null,
+    serviceName: serviceNameOf(span),
+    scopeName: span.scopeName ?? null,
+    agentId,
+    attributes: toJson(span.attributes),
+    events: span.events.length === 0 ? '[]' : toJson(span.events),
+    links: span.links.length === 0 ? '[]' : toJson(span.links),
+    resource: toJson(span.resource),
+  };
+}
+
+/** The owning agent run a span names itself (agentrace's own model and tool spans do). */
+export function ownerAgentIdOf(span: SpanData): string | undefined {
+  if (isAgentSpan(span)) return agentIdOf(span);
+  return str(span.attributes, A.AGENTRACE_OWNER_AGENT_ID);
+}
+
+/**
+ * The synthetic agent that owns model calls with no agent span above them: one per trace,
+ * id `trace-<traceId>`, typed by the service that sent them. (Documented in the README.)
+ */
+export function syntheticAgentRow(span: SpanData): AgentRow {
+  const service = serviceNameOf(span) ?? 'unknown_service';
+  return {
+    id: `trace-${span.traceId}`,
+    parentId: null,
+    planId: null,
+    agentType: service,
+    status: 'completed',
+    processId: num(span.resource, A.PROCESS_PID) ?? null,
+    startTime: nsToSeconds(span.startTimeUnixNano),
+    endTime: nsToSeconds(span.endTimeUnixNano ?? span.startTimeUnixNano),
+    exitCode: null,
+    errorMessage: null,
+    logFile: null,
+    name: service,
+    category: 'synthetic',
+    traceId: span.traceId,
+    spanId: null,
+    serviceName: service,
+    startNs: span.startTimeUnixNano,
+    endNs: span.endTimeUnixNano ?? span.startTimeUnixNano,
+  };
+}
+
+export type { AttributeValue };

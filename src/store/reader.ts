@@ -1,0 +1,528 @@
+import { defaultDbPath, openDatabase, type SqliteDatabase } from './database.js';
+import type { AgentStatus } from './rows.js';
+
+/** A requested agent that is not in the database. */
+export class AgentNotFoundError extends Error {
+  constructor(readonly agentId: string) {
+    super(`no agent with id "${agentId}" in this database (list them with: agentrace agents)`);
+    this.name = 'AgentNotFoundError';
+  }
+}
+
+export interface AgentRecord {
+  id: string;
+  parentId: string | null;
+  planId: string | null;
+  agentType: string;
+  status: AgentStatus;
+  processId: number | null;
+  /** Epoch seconds. */
+  startTime: number;
+  endTime: number | null;
+  exitCode: number | null;
+  errorMessage: string | null;
+  logFile: string | null;
+  name: string;
+  category: string | null;
+  traceId: string | null;
+  spanId: string | null;
+  serviceName: string | null;
+  /** Exact when the span times are known, else from the second-resolution columns; null while running. */
+  durationMs: number | null;
+}
+
+export interface TelemetryEntry {
+  id: number;
+  agentId: string;
+  timestamp: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+  cacheCreationTokens: number;
+  cacheReadTokens: number;
+  totalTokens: number;
+  estimatedCost: number;
+  model: string | null;
+  provider: string | null;
+  toolName: string | null;
+  toolArgs: string | null;
+  toolApproved: boolean | null;
+  toolApprovalType: string | null;
+  engineId: string | null;
+  unpriced: boolean;
+  reasoningTokens: number;
+  durationMs: number | null;
+  partial: boolean;
+  traceId: string | null;
+  spanId: string | null;
+}
+
+export interface TokenTotals {
+  input: number;
+  output: number;
+  total: number;
+  cacheRead: number;
+  cacheCreation: number;
+  reasoning: number;
+}
+
+export type SummaryGroup = 'model' | 'provider' | 'agent' | 'type' | 'plan' | 'day';
+
+export interface SummaryRow {
+  key: string | null;
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheCreationTokens: number;
+  totalTokens: number;
+  costUsd: number;
+  /** Calls whose model had no known price; their cost is not in costUsd. */
+  unpricedCalls: number;
+}
+
+export interface AgentFilter {
+  status?: AgentStatus | AgentStatus[];
+  type?: string;
+  plan?: string;
+  parent?: string;
+  /** Epoch seconds, inclusive. */
+  since?: number;
+  until?: number;
+  limit?: number;
+  /** Newest first by default. */
+  order?: 'newest' | 'oldest' | 'duration';
+}
+
+export interface TimeRange {
+  since?: number;
+  until?: number;
+}
+
+export interface StatsSummary {
+  agents: { total: number; byStatus: Record<string, number>; byType: { type: string; count: number }[]; failureRate: number | null };
+  durationMs: { p50: number | null; p95: number | null; p99: number | null };
+  tokens: TokenTotals;
+  cost: { totalUsd: number; unpricedCalls: number; pricedCalls: number };
+  toolCalls: number;
+  topModels: { model: string; calls: number; totalTokens: number; costUsd: number; unpricedCalls: number }[];
+  recent: AgentRecord[];
+}
+
+export interface TreeNode {
+  agent: AgentRecord;
+  /** This agent's own model calls and tokens. */
+  own: { calls: number; tokens: number; costUsd: number; unpricedCalls: number };
+  /** This agent and everything under it. */
+  subtree: { agents: number; tokens: number; costUsd: number; unpricedCalls: number };
+  children: TreeNode[];
+}
+
+export interface SpanRecord {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | null;
+  name: string;
+  kind: number;
+  startNs: bigint;
+  endNs: bigint;
+  durationNs: bigint;
+  statusCode: number;
+  statusMessage: string | null;
+  serviceName: string | null;
+  scopeName: string | null;
+  agentId: string | null;
+  attributes: Record<string, unknown>;
+  events: { name: string; timeUnixNano: string; attributes: Record<string, unknown> }[];
+  links: { traceId: string; spanId: string; attributes: Record<string, unknown> }[];
+  resource: Record<string, unknown>;
+}
+
+const AGENT_COLUMNS = `a.id, a.parent_id, a.plan_id, a.agent_type, a.status, a.process_id, a.start_time, a.end_time, a.exit_code,
+  a.error_message, a.log_file, r.name, r.category, r.trace_id, r.span_id, r.service_name, r.start_ns, r.end_ns`;
+const AGENT_FROM = 'agents a LEFT JOIN agent_runs r ON r.agent_id = a.id';
+
+interface AgentSqlRow {
+  id: string;
+  parent_id: string | null;
+  plan_id: string | null;
+  agent_type: string;
+  status: AgentStatus;
+  process_id: number | null;
+  start_time: number;
+  end_time: number | null;
+  exit_code: number | null;
+  error_message: string | null;
+  log_file: string | null;
+  name: string | null;
+  category: string | null;
+  trace_id: string | null;
+  span_id: string | null;
+  service_name: string | null;
+  start_ns: bigint | null;
+  end_ns: bigint | null;
+}
+
+function toAgent(r: AgentSqlRow): AgentRecord {
+  let durationMs: number | null = null;
+  if (r.start_ns !== null && r.end_ns !== null) durationMs = Number(BigInt(r.end_ns) - BigInt(r.start_ns)) / 1e6;
+  else if (r.end_time !== null) durationMs = (r.end_time - r.start_time) * 1000;
+  return {
+    id: r.id,
+    parentId: r.parent_id,
+    planId: r.plan_id,
+    agentType: r.agent_type,
+    status: r.status,
+    processId: r.process_id,
+    startTime: r.start_time,
+    endTime: r.end_time,
+    exitCode: r.exit_code,
+    errorMessage: r.error_message,
+    logFile: r.log_file,
+    name: r.name ?? r.agent_type,
+    category: r.category,
+    traceId: r.trace_id,
+    spanId: r.span_id,
+    serviceName: r.service_name,
+    durationMs,
+  };
+}
+
+const SUMMARY_KEYS: Record<SummaryGroup, { select: string; join: string }> = {
+  model: { select: 't.model', join: '' },
+  provider: { select: 't.provider', join: '' },
+  agent: { select: 'COALESCE(r.name, a.agent_type)', join: 'JOIN agents a ON a.id = t.agent_id LEFT JOIN agent_runs r ON r.agent_id = a.id' },
+  type: { select: 'a.agent_type', join: 'JOIN agents a ON a.id = t.agent_id' },
+  plan: { select: 'a.plan_id', join: 'JOIN agents a ON a.id = t.agent_id' },
+  day: { select: "strftime('%Y-%m-%d', t.timestamp, 'unixepoch')", join: '' },
+};
+
+const MODEL_ROWS = 't.tool_name IS NULL';
+
+/**
+ * Read queries over an agentrace database (the seed's MonitoringService and TelemetryTracking
+ * reads). Opens read-only by default so it can run beside a live writer.
+ */
+export class MonitoringStore {
+  readonly db: SqliteDatabase;
+
+  constructor(db: SqliteDatabase) {
+    this.db = db;
+    db.defaultSafeIntegers(false);
+  }
+
+  static open(path: string = defaultDbPath(), options: { readonly?: boolean } = {}): MonitoringStore {
+    return new MonitoringStore(openDatabase(path, { readonly: options.readonly ?? true }));
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  getAgent(id: string): AgentRecord {
+    const row = this.db.prepare(`SELECT ${AGENT_COLUMNS} FROM ${AGENT_FROM} WHERE a.id = ?`).safeIntegers(true).get(id) as AgentSqlRow | undefined;
+    if (!row) throw new AgentNotFoundError(id);
+    return toAgent(numberize(row));
+  }
+
+  findAgent(id: string): AgentRecord | undefined {
+    try {
+      return this.getAgent(id);
+    } catch (err) {
+      if (err instanceof AgentNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  getChildren(id: string): AgentRecord[] {
+    return this.agents(`SELECT ${AGENT_COLUMNS} FROM ${AGENT_FROM} WHERE a.parent_id = ? ORDER BY a.start_time, a.id`, [id]);
+  }
+
+  getPlanAgents(planId: string): AgentRecord[] {
+    return this.agents(`SELECT ${AGENT_COLUMNS} FROM ${AGENT_FROM} WHERE a.plan_id = ? ORDER BY a.start_time, a.id`, [planId]);
+  }
+
+  listAgents(filter: AgentFilter = {}): AgentRecord[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.status !== undefined) {
+      const statuses = Array.isArray(filter.status) ? filter.status : [filter.status];
+      where.push(`a.status IN (${statuses.map(() => '?').join(', ')})`);
+      params.push(...statuses);
+    }
+    if (filter.type !== undefined) (where.push('a.agent_type = ?'), params.push(filter.type));
+    if (filter.plan !== undefined) (where.push('a.plan_id = ?'), params.push(filter.plan));
+    if (filter.parent !== undefined) (where.push('a.parent_id = ?'), params.push(filter.parent));
+    if (filter.since !== undefined) (where.push('a.start_time >= ?'), params.push(filter.since));
+    if (filter.until !== undefined) (where.push('a.start_time <= ?'), params.push(filter.until));
+    const order =
+      filter.order === 'oldest'
+        ? 'a.start_time ASC, a.rowid ASC'
+        : filter.order === 'duration'
+          ? 'COALESCE(a.end_time, a.start_time) - a.start_time DESC'
+          : 'a.start_time DESC, a.rowid DESC';
+    const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
+    return this.agents(`SELECT ${AGENT_COLUMNS} FROM ${AGENT_FROM}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order}${limit}`, params);
+  }
+
+  getAgentTelemetry(agentId: string): TelemetryEntry[] {
+    const rows = this.db
+      .prepare(
+        `SELECT t.*, c.unpriced, c.reasoning_tokens, c.duration_ms, c.partial, c.trace_id, c.span_id
+         FROM telemetry t LEFT JOIN telemetry_calls c ON c.telemetry_id = t.id WHERE t.agent_id = ? ORDER BY t.timestamp, t.id`,
+      )
+      .all(agentId) as Record<string, unknown>[];
+    return rows.map(toTelemetry);
+  }
+
+  /** Input, output and total tokens of one agent run (the seed's get_total_tokens), with cache detail. */
+  getTotalTokens(agentId: string): TokenTotals {
+    const r = this.db
+      .prepare(
+        `SELECT COALESCE(SUM(t.input_tokens),0) AS input, COALESCE(SUM(t.output_tokens),0) AS output, COALESCE(SUM(t.total_tokens),0) AS total,
+           COALESCE(SUM(t.cache_read_tokens),0) AS cacheRead, COALESCE(SUM(t.cache_creation_tokens),0) AS cacheCreation,
+           COALESCE(SUM(c.reasoning_tokens),0) AS reasoning
+         FROM telemetry t LEFT JOIN telemetry_calls c ON c.telemetry_id = t.id WHERE t.agent_id = ?`,
+      )
+      .get(agentId) as TokenTotals;
+    return r;
+  }
+
+  getTotalCost(agentId: string): number {
+    return (this.db.prepare('SELECT COALESCE(SUM(estimated_cost), 0) AS c FROM telemetry WHERE agent_id = ?').get(agentId) as { c: number }).c;
+  }
+
+  /** Model-call totals grouped by model, provider, agent name, agent type, plan or UTC day. */
+  getTelemetrySummary(groupBy: SummaryGroup, range: TimeRange = {}): SummaryRow[] {
+    const key = SUMMARY_KEYS[groupBy];
+    const where = [MODEL_ROWS];
+    const params: unknown[] = [];
+    if (range.since !== undefined) (where.push('t.timestamp >= ?'), params.push(range.since));
+    if (range.until !== undefined) (where.push('t.timestamp <= ?'), params.push(range.until));
+    return this.db
+      .prepare(
+        `SELECT ${key.select} AS key, COUNT(*) AS calls, SUM(t.input_tokens) AS inputTokens, SUM(t.output_tokens) AS outputTokens,
+           SUM(t.cache_read_tokens) AS cacheReadTokens, SUM(t.cache_creation_tokens) AS cacheCreationTokens,
+           SUM(t.total_tokens) AS totalTokens, SUM(t.estimated_cost) AS costUsd, COALESCE(SUM(c.unpriced), 0) AS unpricedCalls
+         FROM telemetry t ${key.join} LEFT JOIN telemetry_calls c ON c.telemetry_id = t.id
+         WHERE ${where.join(' AND ')} GROUP BY 1 ORDER BY ${groupBy === 'day' ? '1 ASC' : 'costUsd DESC, totalTokens DESC'}`,
+      )
+      .all(...params) as SummaryRow[];
+  }
+
+  stats(options: { recent?: number } & TimeRange = {}): StatsSummary {
+    const range: string[] = [];
+    const params: unknown[] = [];
+    if (options.since !== undefined) (range.push('start_time >= ?'), params.push(options.since));
+    if (options.until !== undefined) (range.push('start_time <= ?'), params.push(options.until));
+    const aw = range.length ? `WHERE ${range.join(' AND ')}` : '';
+    const byStatusRows = this.db.prepare(`SELECT status, COUNT(*) AS n FROM agents ${aw} GROUP BY status`).all(...params) as { status: string; n: number }[];
+    const byStatus: Record<string, number> = { starting: 0, running: 0, completed: 0, failed: 0, terminated: 0 };
+    let total = 0;
+    for (const r of byStatusRows) {
+      byStatus[r.status] = r.n;
+      total += r.n;
+    }
+    const byType = this.db
+      .prepare(`SELECT agent_type AS type, COUNT(*) AS count FROM agents ${aw} GROUP BY agent_type ORDER BY count DESC, type LIMIT 20`)
+      .all(...params) as { type: string; count: number }[];
+    const finished = (byStatus.completed ?? 0) + (byStatus.failed ?? 0) + (byStatus.terminated ?? 0);
+    const failureRate = finished === 0 ? null : ((byStatus.failed ?? 0) + (byStatus.terminated ?? 0)) / finished;
+
+    const tw: string[] = [];
+    const tparams: unknown[] = [];
+    if (options.since !== undefined) (tw.push('t.timestamp >= ?'), tparams.push(options.since));
+    if (options.until !== undefined) (tw.push('t.timestamp <= ?'), tparams.push(options.until));
+    const twSql = tw.length ? `WHERE ${tw.join(' AND ')}` : '';
+    const tok = this.db
+      .prepare(
+        `SELECT COALESCE(SUM(t.input_tokens),0) AS input, COALESCE(SUM(t.output_tokens),0) AS output, COALESCE(SUM(t.total_tokens),0) AS total,
+           COALESCE(SUM(t.cache_read_tokens),0) AS cacheRead, COALESCE(SUM(t.cache_creation_tokens),0) AS cacheCreation,
+           COALESCE(SUM(c.reasoning_tokens),0) AS reasoning, COALESCE(SUM(t.estimated_cost),0) AS cost,
+           COALESCE(SUM(CASE WHEN t.tool_name IS NULL AND COALESCE(c.unpriced,0) = 1 THEN 1 ELSE 0 END),0) AS unpriced,
+           COALESCE(SUM(CASE WHEN t.tool_name IS NULL AND COALESCE(c.unpriced,0) = 0 THEN 1 ELSE 0 END),0) AS priced,
+           COALESCE(SUM(CASE WHEN t.tool_name IS NOT NULL THEN 1 ELSE 0 END),0) AS tools
+         FROM telemetry t LEFT JOIN telemetry_calls c ON c.telemetry_id = t.id ${twSql}`,
+      )
+      .get(...tparams) as TokenTotals & { cost: number; unpriced: number; priced: number; tools: number };
+    const topModels = this.db
+      .prepare(
+        `SELECT t.model AS model, COUNT(*) AS calls, SUM(t.total_tokens) AS totalTokens, SUM(t.estimated_cost) AS costUsd,
+           COALESCE(SUM(c.unpriced),0) AS unpricedCalls
+         FROM telemetry t LEFT JOIN telemetry_calls c ON c.telemetry_id = t.id
+         WHERE t.tool_name IS NULL AND t.model IS NOT NULL ${tw.length ? `AND ${tw.join(' AND ')}` : ''}
+         GROUP BY t.model ORDER BY calls DESC, totalTokens DESC LIMIT 5`,
+      )
+      .all(...tparams) as StatsSummary['topModels'];
+    return {
+      agents: { total, byStatus, byType, failureRate },
+      durationMs: this.durationPercentiles(options),
+      tokens: { input: tok.input, output: tok.output, total: tok.total, cacheRead: tok.cacheRead, cacheCreation: tok.cacheCreation, reasoning: tok.reasoning },
+      cost: { totalUsd: tok.cost, unpricedCalls: tok.unpriced, pricedCalls: tok.priced },
+      toolCalls: tok.tools,
+      topModels,
+      recent: this.listAgents({ limit: options.recent ?? 10, since: options.since, until: options.until }),
+    };
+  }
+
+  private durationPercentiles(range: TimeRange): StatsSummary['durationMs'] {
+    const where = ['a.end_time IS NOT NULL'];
+    const params: unknown[] = [];
+    if (range.since !== undefined) (where.push('a.start_time >= ?'), params.push(range.since));
+    if (range.until !== undefined) (where.push('a.start_time <= ?'), params.push(range.until));
+    const cond = `WHERE ${where.join(' AND ')}`;
+    const n = (this.db.prepare(`SELECT COUNT(*) AS n FROM agents a ${cond}`).get(...params) as { n: number }).n;
+    if (n === 0) return { p50: null, p95: null, p99: null };
+    // Exact durations come from the span times when present; second resolution otherwise.
+    const stmt = this.db.prepare(
+      `SELECT COALESCE((r.end_ns - r.start_ns) / 1e6, (a.end_time - a.start_time) * 1000.0) AS d
+       FROM agents a LEFT JOIN agent_runs r ON r.agent_id = a.id ${cond} ORDER BY d LIMIT 1 OFFSET ?`,
+    );
+    // Nearest-rank percentile.
+    const at = (q: number): number => (stmt.get(...params, Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))) as { d: number }).d;
+    return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+  }
+
+  /** Hierarchy under the given roots, with own and rolled-up tokens and cost per node. */
+  tree(selector: { agentId: string } | { planId: string } | { traceId: string }): TreeNode[] {
+    let agents: AgentRecord[];
+    if ('agentId' in selector) {
+      this.getAgent(selector.agentId);
+      agents = this.agents(
+        `WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT a.id FROM agents a JOIN sub ON a.parent_id = sub.id)
+         SELECT ${AGENT_COLUMNS} FROM ${AGENT_FROM} WHERE a.id IN (SELECT id FROM sub) ORDER BY a.start_time, a.id`,
+        [selector.agentId],
+      );
+    } else if ('planId' in selector) {
+      agents = this.getPlanAgents(selector.planId);
+    } else {
+      agents = this.agents(`SELECT ${AGENT_COLUMNS} FROM ${AGENT_FROM} WHERE r.trace_id = ? ORDER BY a.start_time, a.id`, [selector.traceId]);
+    }
+    const own = new Map<string, TreeNode['own']>();
+    if (agents.length > 0) {
+      const ids = agents.map((a) => a.id);
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500);
+        const rows = this.db
+          .prepare(
+            `SELECT t.agent_id AS id, SUM(CASE WHEN t.tool_name IS NULL THEN 1 ELSE 0 END) AS calls, SUM(t.total_tokens) AS tokens,
+               SUM(t.estimated_cost) AS costUsd, COALESCE(SUM(c.unpriced),0) AS unpricedCalls
+             FROM telemetry t LEFT JOIN telemetry_calls c ON c.telemetry_id = t.id
+             WHERE t.agent_id IN (${chunk.map(() => '?').join(',')}) GROUP BY t.agent_id`,
+          )
+          .all(...chunk) as ({ id: string } & TreeNode['own'])[];
+        for (const r of rows) own.set(r.id, { calls: r.calls, tokens: r.tokens, costUsd: r.costUsd, unpricedCalls: r.unpricedCalls });
+      }
+    }
+    const nodes = new Map<string, TreeNode>();
+    for (const agent of agents) {
+      const o = own.get(agent.id) ?? { calls: 0, tokens: 0, costUsd: 0, unpricedCalls: 0 };
+      nodes.set(agent.id, { agent, own: o, subtree: { agents: 1, tokens: o.tokens, costUsd: o.costUsd, unpricedCalls: o.unpricedCalls }, children: [] });
+    }
+    const roots: TreeNode[] = [];
+    for (const node of nodes.values()) {
+      const parent = node.agent.parentId ? nodes.get(node.agent.parentId) : undefined;
+      if (parent && parent !== node) parent.children.push(node);
+      else roots.push(node);
+    }
+    const roll = (node: TreeNode, depth: number): void => {
+      if (depth > 10_000) return;
+      for (const child of node.children) {
+        roll(child, depth + 1);
+        node.subtree.agents += child.subtree.agents;
+        node.subtree.tokens += child.subtree.tokens;
+        node.subtree.costUsd += child.subtree.costUsd;
+        node.subtree.unpricedCalls += child.subtree.unpricedCalls;
+      }
+    };
+    for (const root of roots) roll(root, 0);
+    return roots;
+  }
+
+  /** Every stored span of a trace, parents before children where times allow. */
+  getTrace(traceId: string): SpanRecord[] {
+    const rows = this.db
+      .prepare('SELECT * FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id')
+      .safeIntegers(true)
+      .all(traceId.toLowerCase()) as Record<string, unknown>[];
+    const spans: SpanRecord[] = rows.map((r) => ({
+      traceId: r.trace_id as string,
+      spanId: r.span_id as string,
+      parentSpanId: r.parent_span_id as string | null,
+      name: r.name as string,
+      kind: Number(r.kind),
+      startNs: BigInt(r.start_ns as bigint),
+      endNs: BigInt(r.end_ns as bigint),
+      durationNs: BigInt(r.duration_ns as bigint),
+      statusCode: Number(r.status_code),
+      statusMessage: r.status_message as string | null,
+      serviceName: r.service_name as string | null,
+      scopeName: r.scope_name as string | null,
+      agentId: r.agent_id as string | null,
+      attributes: JSON.parse(r.attributes as string) as Record<string, unknown>,
+      events: JSON.parse(r.events as string) as SpanRecord['events'],
+      links: JSON.parse(r.links as string) as SpanRecord['links'],
+      resource: JSON.parse(r.resource as string) as Record<string, unknown>,
+    }));
+    // Span clocks can tie (millisecond resolution); a parent still comes before its children.
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const depth = new Map<string, number>();
+    const depthOf = (s: SpanRecord, guard = 0): number => {
+      const known = depth.get(s.spanId);
+      if (known !== undefined) return known;
+      const parent = s.parentSpanId ? byId.get(s.parentSpanId) : undefined;
+      const d = parent && guard < 1000 ? depthOf(parent, guard + 1) + 1 : 0;
+      depth.set(s.spanId, d);
+      return d;
+    };
+    return spans.sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : depthOf(a) - depthOf(b)));
+  }
+
+  private agents(sql: string, params: unknown[]): AgentRecord[] {
+    const rows = this.db.prepare(sql).safeIntegers(true).all(...params) as AgentSqlRow[];
+    return rows.map((r) => toAgent(numberize(r)));
+  }
+}
+
+/** Safe-integer reads keep the nanosecond columns exact; everything else goes back to numbers. */
+function numberize(r: AgentSqlRow): AgentSqlRow {
+  const n = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+  return {
+    ...r,
+    process_id: n(r.process_id),
+    start_time: Number(r.start_time),
+    end_time: n(r.end_time),
+    exit_code: n(r.exit_code),
+    start_ns: r.start_ns === null ? null : BigInt(r.start_ns),
+    end_ns: r.end_ns === null ? null : BigInt(r.end_ns),
+  };
+}
+
+function toTelemetry(r: Record<string, unknown>): TelemetryEntry {
+  const nb = (v: unknown): boolean | null => (v === null || v === undefined ? null : Number(v) !== 0);
+  return {
+    id: r.id as number,
+    agentId: r.agent_id as string,
+    timestamp: r.timestamp as number,
+    inputTokens: r.input_tokens as number,
+    outputTokens: r.output_tokens as number,
+    cachedTokens: r.cached_tokens as number,
+    cacheCreationTokens: r.cache_creation_tokens as number,
+    cacheReadTokens: r.cache_read_tokens as number,
+    totalTokens: r.total_tokens as number,
+    estimatedCost: r.estimated_cost as number,
+    model: r.model as string | null,
+    provider: r.provider as string | null,
+    toolName: r.tool_name as string | null,
+    toolArgs: r.tool_args as string | null,
+    toolApproved: nb(r.tool_approved),
+    toolApprovalType: r.tool_approval_type as string | null,
+    engineId: r.engine_id as string | null,
+    unpriced: Number(r.unpriced ?? 0) !== 0,
+    reasoningTokens: (r.reasoning_tokens as number | null) ?? 0,
+    durationMs: r.duration_ms as number | null,
+    partial: Number(r.partial ?? 0) !== 0,
+    traceId: r.trace_id as string | null,
+    spanId: r.span_id as string | null,
+  };
+}

@@ -1,0 +1,98 @@
+/** The rows the span-to-row mapping produces and the writer stores. */
+
+export type AgentStatus = 'starting' | 'running' | 'completed' | 'failed' | 'terminated';
+
+export const AGENT_STATUSES: readonly AgentStatus[] = ['starting', 'running', 'completed', 'failed', 'terminated'];
+export const TERMINAL_STATUSES: ReadonlySet<AgentStatus> = new Set(['completed', 'failed', 'terminated']);
+
+export function isAgentStatus(value: unknown): value is AgentStatus {
+  return typeof value === 'string' && (AGENT_STATUSES as readonly string[]).includes(value);
+}
+
+/** An `agents` row plus its `agent_runs` details. Times in the documented table are epoch seconds. */
+export interface AgentRow {
+  id: string;
+  parentId: string | null;
+  planId: string | null;
+  agentType: string;
+  status: AgentStatus;
+  processId: number | null;
+  startTime: number;
+  endTime: number | null;
+  exitCode: number | null;
+  errorMessage: string | null;
+  logFile: string | null;
+  // agent_runs
+  name: string;
+  category: string | null;
+  traceId: string | null;
+  spanId: string | null;
+  serviceName: string | null;
+  startNs: bigint | null;
+  endNs: bigint | null;
+}
+
+export interface AgentStatusChange {
+  id: string;
+  status: AgentStatus;
+  /** Epoch seconds. */
+  time: number;
+}
+
+/** A `telemetry` row plus its `telemetry_calls` details. */
+export interface TelemetryRow {
+  agentId: string;
+  timestamp: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+  cacheCreationTokens: number;
+  cacheReadTokens: number;
+  totalTokens: number;
+  estimatedCost: number;
+  model: string | null;
+  provider: string | null;
+  toolName: string | null;
+  toolArgs: string | null;
+  toolApproved: boolean | null;
+  toolApprovalType: string | null;
+  engineId: string | null;
+  // telemetry_calls
+  traceId: string | null;
+  spanId: string | null;
+  operation: string | null;
+  unpriced: boolean;
+  reasoningTokens: number;
+  durationMs: number | null;
+  partial: boolean;
+}
+
+export interface SpanRow {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | null;
+  name: string;
+  kind: number;
+  startNs: bigint;
+  endNs: bigint;
+  durationNs: bigint;
+  statusCode: number;
+  statusMessage: string | null;
+  serviceName: string | null;
+  scopeName: string | null;
+  agentId: string | null;
+  attributes: string;
+  events: string;
+  links: string;
+  resource: string;
+}
+
+/** One unit of work for the writer, in the order it must be applied. */
+export type WriteOp =
+  | { kind: 'agentStart'; row: AgentRow }
+  /** The per-trace stand-in agent for model calls with no agent span above them. */
+  | { kind: 'syntheticAgent'; row: AgentRow }
+  | { kind: 'agentStatus'; change: AgentStatusChange }
+  | { kind: 'agentEnd'; row: AgentRow; durationMs: number }
+  | { kind: 'telemetry'; row: TelemetryRow; dedupe: boolean }
+  | { kind: 'span'; row: SpanRow };

@@ -1,0 +1,151 @@
+/**
+ * The database layout. The first three tables are the documented schema (shared seed
+ * 000_62d6a1f434882631.txt), spelled exactly as documented: other tools read them. The rest are
+ * agentrace's own tables, documented in the README. Every change is a new migration; a
+ * migration never renames or retypes a documented column.
+ */
+
+export const DOCUMENTED_TABLES = ['agents', 'telemetry', 'agent_usage'] as const;
+
+export const AGENTS_DDL = `CREATE TABLE agents (
+    id TEXT PRIMARY KEY,
+    parent_id TEXT,
+    plan_id TEXT,
+    agent_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    process_id INTEGER,
+    start_time INTEGER NOT NULL,
+    end_time INTEGER,
+    exit_code INTEGER,
+    error_message TEXT,
+    log_file TEXT,
+    FOREIGN KEY (parent_id) REFERENCES agents(id)
+)`;
+
+export const TELEMETRY_DDL = `CREATE TABLE telemetry (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    agent_id TEXT NOT NULL,
+    timestamp INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cached_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_creation_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+    total_tokens INTEGER NOT NULL DEFAULT 0,
+    estimated_cost REAL NOT NULL DEFAULT 0.0,
+    model TEXT,
+    provider TEXT,
+    tool_name TEXT,
+    tool_args TEXT,
+    tool_approved BOOLEAN,
+    tool_approval_type TEXT,
+    engine_id TEXT,
+    FOREIGN KEY (agent_id) REFERENCES agents(id)
+)`;
+
+export const AGENT_USAGE_DDL = `CREATE TABLE agent_usage (
+    agent_id TEXT PRIMARY KEY,
+    execution_count INTEGER NOT NULL DEFAULT 0,
+    total_duration INTEGER NOT NULL DEFAULT 0,
+    total_tokens INTEGER NOT NULL DEFAULT 0,
+    success_count INTEGER NOT NULL DEFAULT 0,
+    failure_count INTEGER NOT NULL DEFAULT 0,
+    last_used_at INTEGER,
+    category TEXT
+)`;
+
+/** The documented index names; their columns follow from the documented purpose of each. */
+export const DOCUMENTED_INDEXES: Record<string, string> = {
+  idx_agents_parent: 'CREATE INDEX idx_agents_parent ON agents(parent_id)',
+  idx_agents_plan: 'CREATE INDEX idx_agents_plan ON agents(plan_id)',
+  idx_agents_status: 'CREATE INDEX idx_agents_status ON agents(status)',
+  idx_telemetry_agent: 'CREATE INDEX idx_telemetry_agent ON telemetry(agent_id)',
+  idx_telemetry_timestamp: 'CREATE INDEX idx_telemetry_timestamp ON telemetry(timestamp)',
+  idx_agent_usage_category: 'CREATE INDEX idx_agent_usage_category ON agent_usage(category)',
+  idx_agent_usage_last_used: 'CREATE INDEX idx_agent_usage_last_used ON agent_usage(last_used_at)',
+};
+
+/**
+ * agentrace's own tables.
+ * - agent_runs: what an agent run has beyond the documented columns (name, category, trace
+ *   link). `pending_parent_id` holds a parent agent id that is not (yet) in this database — a
+ *   parent in another process whose row has not landed — so the documented foreign key stays
+ *   valid; the link is filled in when the parent's row arrives.
+ * - telemetry_calls: one row per telemetry row, with the span it came from and whether its cost
+ *   is known (`unpriced`), so an unknown model never reads as a real $0.
+ * - spans: every span, so whole traces can be read back offline.
+ */
+const V1_OWN_TABLES = [
+  `CREATE TABLE agent_runs (
+    agent_id TEXT PRIMARY KEY REFERENCES agents(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    category TEXT,
+    trace_id TEXT,
+    span_id TEXT,
+    service_name TEXT,
+    pending_parent_id TEXT,
+    start_ns INTEGER,
+    end_ns INTEGER,
+    last_seen INTEGER
+  )`,
+  'CREATE INDEX idx_agent_runs_pending_parent ON agent_runs(pending_parent_id) WHERE pending_parent_id IS NOT NULL',
+  'CREATE INDEX idx_agent_runs_trace ON agent_runs(trace_id)',
+  'CREATE INDEX idx_agent_runs_name ON agent_runs(name)',
+  `CREATE TABLE telemetry_calls (
+    telemetry_id INTEGER PRIMARY KEY REFERENCES telemetry(id) ON DELETE CASCADE,
+    trace_id TEXT,
+    span_id TEXT,
+    operation TEXT,
+    unpriced INTEGER NOT NULL DEFAULT 0,
+    reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+    duration_ms REAL,
+    partial INTEGER NOT NULL DEFAULT 0
+  )`,
+  'CREATE INDEX idx_telemetry_calls_span ON telemetry_calls(span_id)',
+  `CREATE TABLE spans (
+    trace_id TEXT NOT NULL,
+    span_id TEXT NOT NULL,
+    parent_span_id TEXT,
+    name TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    start_ns INTEGER NOT NULL,
+    end_ns INTEGER NOT NULL,
+    duration_ns INTEGER NOT NULL,
+    status_code INTEGER NOT NULL DEFAULT 0,
+    status_message TEXT,
+    service_name TEXT,
+    scope_name TEXT,
+    agent_id TEXT,
+    attributes TEXT NOT NULL DEFAULT '{}',
+    events TEXT NOT NULL DEFAULT '[]',
+    links TEXT NOT NULL DEFAULT '[]',
+    resource TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (trace_id, span_id)
+  ) WITHOUT ROWID`,
+  'CREATE INDEX idx_spans_agent ON spans(agent_id)',
+  'CREATE INDEX idx_spans_start ON spans(start_ns)',
+  'CREATE INDEX idx_spans_service ON spans(service_name, name)',
+];
+
+export interface Migration {
+  version: number;
+  description: string;
+  /** Statements run in one transaction. `documentedExists` is true when adopting a database
+   *  that already has the documented tables (for example one written by Radium itself). */
+  statements: (documentedExists: boolean) => string[];
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'documented schema (agents, telemetry, agent_usage) and agentrace tables (agent_runs, telemetry_calls, spans)',
+    statements: (documentedExists) => [
+      ...(documentedExists
+        ? Object.entries(DOCUMENTED_INDEXES).map(([, sql]) => sql.replace('CREATE INDEX', 'CREATE INDEX IF NOT EXISTS'))
+        : [AGENTS_DDL, TELEMETRY_DDL, AGENT_USAGE_DDL, ...Object.values(DOCUMENTED_INDEXES)]),
+      ...V1_OWN_TABLES,
+    ],
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

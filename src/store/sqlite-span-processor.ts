@@ -1,0 +1,260 @@
+import type { Context } from '@opentelemetry/api';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { warnOnce } from '../log.js';
+import * as A from '../semconv.js';
+import { defaultDbPath, openDatabase, type SqliteDatabase } from './database.js';
+import {
+  agentIdOf,
+  agentRowFromSpan,
+  isAgentSpan,
+  nsToMs,
+  ownerAgentIdOf,
+  spanRowFromSpan,
+  statusChangesFromSpan,
+  syntheticAgentRow,
+  telemetryFromSpan,
+  type CostFunction,
+} from './mapping.js';
+import { fromReadableSpan } from './readable-span.js';
+import type { WriteOp } from './rows.js';
+import { isBusy, SqliteWriter } from './writer.js';
+
+export interface SqliteSpanProcessorOptions {
+  /** Database file. Default: `AGENTRACE_DB` or `.agentrace/monitoring.db` under the current directory. */
+  path?: string;
+  /** An already open database to write to (the processor then does not close it). */
+  database?: SqliteDatabase;
+  /** Most write operations held in memory; past it new ones are dropped and counted. Default 20000. */
+  maxQueueSize?: number;
+  /** Operations per transaction; small batches keep each write short on the agent's event loop. Default 256. */
+  maxBatchSize?: number;
+  /** How often queued rows are written. Default 200 ms. */
+  flushIntervalMs?: number;
+  /** Prices model-call spans that carry no cost of their own (from other instrumentations). */
+  price?: CostFunction;
+  /** Called with each write error (already counted and logged). */
+  onError?: (error: Error) => void;
+}
+
+export interface SqliteSpanProcessorStats {
+  /** Write operations stored. */
+  written: number;
+  /** Write operations lost: queue full, database unavailable, or a row the database refused. */
+  dropped: number;
+  /** Operations waiting to be written. */
+  queued: number;
+  lastError?: string;
+}
+
+interface LiveAgent {
+  span: ReadableSpan;
+  seenEvents: number;
+}
+
+const MAX_TRACKED_SPANS = 100_000;
+const MAX_BUSY_RETRIES = 50;
+
+/**
+ * An OTel SpanProcessor that mirrors spans into the documented SQLite schema: an `agents` row
+ * when an agent span starts, status updates from its status events, `telemetry` rows for model
+ * and tool spans, `agent_usage` at each agent end, and every span into `spans`.
+ *
+ * onStart/onEnd only map and enqueue; rows are written in small transactions on a timer, so
+ * the agent's event loop never waits on a large write, and a broken database costs the agent
+ * nothing but counted drops.
+ */
+export class SqliteSpanProcessor implements SpanProcessor {
+  readonly path: string;
+  private readonly db: SqliteDatabase | undefined;
+  private readonly ownsDb: boolean;
+  private readonly writer: SqliteWriter | undefined;
+  private readonly maxQueueSize: number;
+  private readonly maxBatchSize: number;
+  private readonly price: CostFunction | undefined;
+  private readonly onError: ((error: Error) => void) | undefined;
+  private queue: WriteOp[] = [];
+  private readonly owners = new Map<string, string>();
+  private readonly live = new Map<string, LiveAgent>();
+  private readonly timer: NodeJS.Timeout;
+  private drainScheduled = false;
+  private busyRetries = 0;
+  private closed = false;
+  private written = 0;
+  private dropped = 0;
+  private lastError: string | undefined;
+
+  constructor(options: SqliteSpanProcessorOptions = {}) {
+    this.path = options.path ?? defaultDbPath();
+    this.maxQueueSize = options.maxQueueSize ?? 20_000;
+    this.maxBatchSize = options.maxBatchSize ?? 256;
+    this.price = options.price;
+    this.onError = options.onError;
+    let db = options.database;
+    this.ownsDb = db === undefined;
+    if (!db) {
+      try {
+        // A short busy timeout: another writer's lock must not stall the agent; we retry later instead.
+        db = openDatabase(this.path, { busyTimeoutMs: 20 });
+      } catch (err) {
+        this.report(err as Error, `cannot open ${this.path}; spans will not be stored: ${(err as Error).message}`);
+      }
+    }
+    this.db = db;
+    this.writer = db ? new SqliteWriter(db) : undefined;
+    this.timer = setInterval(() => this.drain(false), options.flushIntervalMs ?? 200);
+    this.timer.unref();
+  }
+
+  onStart(span: Span, _parentContext: Context): void {
+    if (this.closed) return;
+    try {
+      const spanId = span.spanContext().spanId;
+      const attrs = span.attributes;
+      let owner: string | undefined;
+      if (attrs[A.GEN_AI_OPERATION_NAME] === A.OP_INVOKE_AGENT) {
+        const data = fromReadableSpan(span, false);
+        const parentAgent = this.ownerOfParent(span);
+        const row = agentRowFromSpan(data, parentAgent);
+        owner = row.id;
+        this.enqueue({ kind: 'agentStart', row });
+        this.live.set(spanId, { span, seenEvents: 0 });
+      } else {
+        owner = typeof attrs[A.AGENTRACE_OWNER_AGENT_ID] === 'string' ? (attrs[A.AGENTRACE_OWNER_AGENT_ID] as string) : this.ownerOfParent(span);
+      }
+      if (owner !== undefined && this.owners.size < MAX_TRACKED_SPANS) this.owners.set(spanId, owner);
+    } catch (err) {
+      this.report(err as Error, `could not map a starting span: ${(err as Error).message}`);
+    }
+  }
+
+  onEnd(span: ReadableSpan): void {
+    if (this.closed) return;
+    try {
+      const data = fromReadableSpan(span, true);
+      const tracked = this.owners.get(data.spanId);
+      this.owners.delete(data.spanId);
+      let agentId = tracked ?? ownerAgentIdOf(data);
+      if (isAgentSpan(data)) {
+        const liveAgent = this.live.get(data.spanId);
+        this.live.delete(data.spanId);
+        for (const change of statusChangesFromSpan(data, liveAgent?.seenEvents ?? 0)) this.enqueue({ kind: 'agentStatus', change });
+        const row = agentRowFromSpan(data, this.ownerOfParent(span));
+        agentId = agentIdOf(data);
+        this.enqueue({ kind: 'agentEnd', row, durationMs: nsToMs(data.endTimeUnixNano! - data.startTimeUnixNano) });
+      } else {
+        const telemetry = telemetryFromSpan(data, agentId ?? `trace-${data.traceId}`, this.price);
+        if (telemetry) {
+          if (agentId === undefined) {
+            const synthetic = syntheticAgentRow(data);
+            agentId = synthetic.id;
+            this.enqueue({ kind: 'syntheticAgent', row: synthetic });
+          }
+          this.enqueue({ kind: 'telemetry', row: telemetry, dedupe: false });
+        }
+      }
+      this.enqueue({ kind: 'span', row: spanRowFromSpan(data, agentId ?? null) });
+      if (this.queue.length >= this.maxBatchSize) this.scheduleDrain();
+    } catch (err) {
+      this.report(err as Error, `could not map an ended span: ${(err as Error).message}`);
+    }
+  }
+
+  /** Writes everything queued, now. */
+  forceFlush(): Promise<void> {
+    this.drain(true);
+    return Promise.resolve();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    // At shutdown durability matters more than latency: wait for other writers' locks.
+    try {
+      this.db?.pragma('busy_timeout = 5000');
+    } catch {
+      /* closed by its owner */
+    }
+    this.drain(true);
+    this.closed = true;
+    clearInterval(this.timer);
+    if (this.queue.length > 0) {
+      this.dropped += this.queue.length;
+      this.queue = [];
+    }
+    if (this.dropped > 0) warnOnce(`dropped:${this.path}`, `${this.dropped} write(s) to ${this.path} were dropped (last error: ${this.lastError ?? 'queue full'}).`);
+    if (this.ownsDb && this.db?.open) this.db.close();
+  }
+
+  stats(): SqliteSpanProcessorStats {
+    return { written: this.written, dropped: this.dropped, queued: this.queue.length, lastError: this.lastError };
+  }
+
+  private ownerOfParent(span: ReadableSpan): string | undefined {
+    const parentId = span.parentSpanContext?.spanId;
+    return parentId === undefined ? undefined : this.owners.get(parentId);
+  }
+
+  private enqueue(op: WriteOp): void {
+    if (this.queue.length >= this.maxQueueSize || !this.writer) {
+      this.dropped++;
+      if (this.writer) this.lastError = 'queue full';
+      return;
+    }
+    this.queue.push(op);
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
+      this.drain(false);
+    });
+  }
+
+  /** Collects status events that live agent spans gained since the last look. */
+  private pollStatuses(): void {
+    for (const live of this.live.values()) {
+      if (live.span.events.length <= live.seenEvents) continue;
+      const data = fromReadableSpan(live.span, false);
+      for (const change of statusChangesFromSpan(data, live.seenEvents)) this.enqueue({ kind: 'agentStatus', change });
+      live.seenEvents = live.span.events.length;
+    }
+  }
+
+  /**
+   * Writes one batch, then (unless `all`) yields to the event loop before the next, so no single
+   * write holds the agent up for long.
+   */
+  private drain(all: boolean): void {
+    if (!this.writer || this.closed) return;
+    this.pollStatuses();
+    do {
+      if (this.queue.length === 0) return;
+      const batch = this.queue.slice(0, this.maxBatchSize);
+      const result = this.writer.apply(batch);
+      if (result.error && isBusy(result.error) && this.busyRetries < MAX_BUSY_RETRIES) {
+        // Another writer holds the lock: keep the batch and try again on the next tick.
+        this.busyRetries++;
+        return;
+      }
+      this.busyRetries = 0;
+      this.queue.splice(0, batch.length);
+      this.written += result.applied;
+      if (result.failed > 0) {
+        this.dropped += result.failed;
+        this.report(result.error ?? new Error('write failed'), `${result.failed} write(s) to ${this.path} failed: ${result.error?.message ?? 'unknown error'}`);
+      }
+    } while (all);
+    if (this.queue.length > 0) this.scheduleDrain();
+  }
+
+  private report(err: Error, message: string): void {
+    this.lastError = err.message;
+    warnOnce(`sqlite:${this.path}:${err.message}`, message);
+    try {
+      this.onError?.(err);
+    } catch {
+      /* a user's error callback must not break the processor either */
+    }
+  }
+}

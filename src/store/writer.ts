@@ -1,0 +1,237 @@
+import type { Statement } from 'better-sqlite3';
+import type { SqliteDatabase } from './database.js';
+import type { AgentRow, SpanRow, TelemetryRow, WriteOp } from './rows.js';
+
+/** What one `apply` did. Ops that could not be stored are counted, never thrown. */
+export interface ApplyResult {
+  applied: number;
+  failed: number;
+  /** The first error seen, for reporting. */
+  error?: Error;
+}
+
+const TERMINAL = "('completed','failed','terminated')";
+
+/**
+ * All SQL writes. Statements are prepared once; a batch of ops is one transaction. When a batch
+ * fails as a whole, its ops are retried one by one so that one bad row costs only itself.
+ */
+export class SqliteWriter {
+  private readonly s: Record<string, Statement>;
+  private readonly batch: (ops: readonly WriteOp[]) => void;
+
+  constructor(readonly db: SqliteDatabase) {
+    const p = (sql: string): Statement => db.prepare(sql);
+    this.s = {
+      agentExists: p('SELECT parent_id, end_time FROM agents WHERE id = ?'),
+      agentForTelemetry: p('SELECT a.end_time AS end_time, r.name AS name FROM agents a LEFT JOIN agent_runs r ON r.agent_id = a.id WHERE a.id = ?'),
+      upsertAgentStart: p(`INSERT INTO agents (id, parent_id, plan_id, agent_type, status, process_id, start_time, end_time, exit_code, error_message, log_file)
+        VALUES (@id, @parentId, @planId, @agentType, @status, @processId, @startTime, NULL, NULL, NULL, @logFile)
+        ON CONFLICT(id) DO UPDATE SET
+          parent_id = COALESCE(agents.parent_id, excluded.parent_id),
+          plan_id = COALESCE(excluded.plan_id, agents.plan_id),
+          agent_type = excluded.agent_type,
+          status = CASE WHEN agents.status IN ${TERMINAL} THEN agents.status ELSE excluded.status END,
+          process_id = COALESCE(excluded.process_id, agents.process_id),
+          start_time = MIN(agents.start_time, excluded.start_time),
+          log_file = COALESCE(excluded.log_file, agents.log_file)`),
+      upsertRun: p(`INSERT INTO agent_runs (agent_id, name, category, trace_id, span_id, service_name, pending_parent_id, start_ns, end_ns, last_seen)
+        VALUES (@id, @name, @category, @traceId, @spanId, @serviceName, @pendingParentId, @startNs, @endNs, @lastSeen)
+        ON CONFLICT(agent_id) DO UPDATE SET
+          name = excluded.name,
+          category = COALESCE(excluded.category, agent_runs.category),
+          trace_id = COALESCE(excluded.trace_id, agent_runs.trace_id),
+          span_id = COALESCE(excluded.span_id, agent_runs.span_id),
+          service_name = COALESCE(excluded.service_name, agent_runs.service_name),
+          pending_parent_id = COALESCE(excluded.pending_parent_id, agent_runs.pending_parent_id),
+          start_ns = COALESCE(agent_runs.start_ns, excluded.start_ns),
+          end_ns = COALESCE(excluded.end_ns, agent_runs.end_ns),
+          last_seen = MAX(COALESCE(agent_runs.last_seen, 0), excluded.last_seen)`),
+      adoptChildren: p('UPDATE agents SET parent_id = @id WHERE parent_id IS NULL AND id IN (SELECT agent_id FROM agent_runs WHERE pending_parent_id = @id)'),
+      clearPending: p('UPDATE agent_runs SET pending_parent_id = NULL WHERE pending_parent_id = @id'),
+      setStatus: p(`UPDATE agents SET status = @status WHERE id = @id AND status NOT IN ${TERMINAL}`),
+      touchRun: p('UPDATE agent_runs SET last_seen = MAX(COALESCE(last_seen, 0), @time) WHERE agent_id = @id'),
+      endAgent: p(`UPDATE agents SET status = @status, end_time = @endTime, exit_code = @exitCode, error_message = @errorMessage,
+          process_id = COALESCE(process_id, @processId), log_file = COALESCE(@logFile, log_file) WHERE id = @id`),
+      sumTokens: p('SELECT COALESCE(SUM(total_tokens), 0) AS tokens FROM telemetry WHERE agent_id = ?'),
+      upsertUsage: p(`INSERT INTO agent_usage (agent_id, execution_count, total_duration, total_tokens, success_count, failure_count, last_used_at, category)
+        VALUES (@name, @runs, @durationMs, @tokens, @success, @failure, @lastUsedAt, @category)
+        ON CONFLICT(agent_id) DO UPDATE SET
+          execution_count = agent_usage.execution_count + excluded.execution_count,
+          total_duration = agent_usage.total_duration + excluded.total_duration,
+          total_tokens = agent_usage.total_tokens + excluded.total_tokens,
+          success_count = agent_usage.success_count + excluded.success_count,
+          failure_count = agent_usage.failure_count + excluded.failure_count,
+          last_used_at = MAX(COALESCE(agent_usage.last_used_at, 0), COALESCE(excluded.last_used_at, 0)),
+          category = COALESCE(excluded.category, agent_usage.category)`),
+      upsertSynthetic: p(`INSERT INTO agents (id, parent_id, plan_id, agent_type, status, process_id, start_time, end_time, exit_code, error_message, log_file)
+        VALUES (@id, NULL, NULL, @agentType, @status, @processId, @startTime, @endTime, NULL, NULL, NULL)
+        ON CONFLICT(id) DO UPDATE SET start_time = MIN(agents.start_time, excluded.start_time), end_time = MAX(COALESCE(agents.end_time, 0), excluded.end_time)`),
+      stubAgent: p(`INSERT OR IGNORE INTO agents (id, agent_type, status, start_time) VALUES (?, 'unknown', 'running', ?)`),
+      telemetryExists: p('SELECT 1 FROM telemetry_calls WHERE span_id = ? AND trace_id = ?'),
+      insertTelemetry: p(`INSERT INTO telemetry (agent_id, timestamp, input_tokens, output_tokens, cached_tokens, cache_creation_tokens, cache_read_tokens,
+          total_tokens, estimated_cost, model, provider, tool_name, tool_args, tool_approved, tool_approval_type, engine_id)
+        VALUES (@agentId, @timestamp, @inputTokens, @outputTokens, @cachedTokens, @cacheCreationTokens, @cacheReadTokens,
+          @totalTokens, @estimatedCost, @model, @provider, @toolName, @toolArgs, @toolApproved, @toolApprovalType, @engineId)`),
+      insertCall: p(`INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, unpriced, reasoning_tokens, duration_ms, partial)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertSpan: p(`INSERT OR REPLACE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, duration_ns, status_code,
+          status_message, service_name, scope_name, agent_id, attributes, events, links, resource)
+        VALUES (@traceId, @spanId, @parentSpanId, @name, @kind, @startNs, @endNs, @durationNs, @statusCode,
+          @statusMessage, @serviceName, @scopeName, @agentId, @attributes, @events, @links, @resource)`),
+    };
+    this.batch = db.transaction((ops: readonly WriteOp[]) => {
+      for (const op of ops) this.applyOne(op);
+    });
+  }
+
+  /** Applies ops in order, in one transaction when possible. Never throws. */
+  apply(ops: readonly WriteOp[]): ApplyResult {
+    if (ops.length === 0) return { applied: 0, failed: 0 };
+    try {
+      this.batch(ops);
+      return { applied: ops.length, failed: 0 };
+    } catch (err) {
+      if (isBusy(err) || !this.db.open) return { applied: 0, failed: ops.length, error: err as Error };
+      // Find the bad op(s): one transaction each, so the rest still land.
+      let failed = 0;
+      let first: Error | undefined;
+      for (const op of ops) {
+        try {
+          this.batch([op]);
+        } catch (e) {
+          failed++;
+          first ??= e as Error;
+        }
+      }
+      return { applied: ops.length - failed, failed, error: first ?? (err as Error) };
+    }
+  }
+
+  private applyOne(op: WriteOp): void {
+    switch (op.kind) {
+      case 'agentStart':
+        this.agentStart(op.row);
+        return;
+      case 'syntheticAgent':
+        this.s.upsertSynthetic!.run(agentParams(op.row));
+        this.s.upsertRun!.run(runParams(op.row, null));
+        return;
+      case 'agentStatus':
+        this.s.setStatus!.run({ id: op.change.id, status: op.change.status });
+        this.s.touchRun!.run({ id: op.change.id, time: op.change.time });
+        return;
+      case 'agentEnd':
+        this.agentEnd(op.row, op.durationMs);
+        return;
+      case 'telemetry':
+        this.telemetry(op.row, op.dedupe);
+        return;
+      case 'span':
+        this.s.insertSpan!.run(spanParams(op.row));
+        return;
+    }
+  }
+
+  private agentStart(row: AgentRow): { existed: boolean; ended: boolean } {
+    const existing = this.s.agentExists!.get(row.id) as { parent_id: string | null; end_time: number | null } | undefined;
+    let parentId = row.parentId;
+    let pending: string | null = null;
+    if (parentId !== null && parentId !== row.id && !this.s.agentExists!.get(parentId)) {
+      pending = parentId;
+      parentId = null;
+    }
+    if (parentId === row.id) parentId = null;
+    this.s.upsertAgentStart!.run(agentParams({ ...row, parentId, status: row.status === 'starting' || row.status === 'running' ? row.status : 'running' }));
+    this.s.upsertRun!.run(runParams(row, existing?.parent_id ? null : pending));
+    if (!existing || existing.end_time === null) {
+      this.s.adoptChildren!.run({ id: row.id });
+      this.s.clearPending!.run({ id: row.id });
+    }
+    return { existed: existing !== undefined, ended: existing?.end_time != null };
+  }
+
+  private agentEnd(row: AgentRow, durationMs: number): void {
+    const { ended } = this.agentStart(row);
+    this.s.endAgent!.run(agentParams(row));
+    // agent_usage counts each run once, even if its end arrives twice (collector retries).
+    if (ended) return;
+    const { tokens } = this.s.sumTokens!.get(row.id) as { tokens: number };
+    this.s.upsertUsage!.run({
+      name: row.name,
+      runs: 1,
+      durationMs: Math.max(0, Math.round(durationMs)),
+      tokens,
+      success: row.status === 'completed' ? 1 : 0,
+      failure: row.status === 'completed' ? 0 : 1,
+      lastUsedAt: row.endTime,
+      category: row.category,
+    });
+  }
+
+  private telemetry(row: TelemetryRow, dedupe: boolean): void {
+    if (dedupe && row.spanId && this.s.telemetryExists!.get(row.spanId, row.traceId)) return;
+    const agent = this.s.agentForTelemetry!.get(row.agentId) as { end_time: number | null; name: string | null } | undefined;
+    if (!agent) this.s.stubAgent!.run(row.agentId, row.timestamp);
+    const info = this.s.insertTelemetry!.run({
+      ...row,
+      toolApproved: row.toolApproved === null ? null : row.toolApproved ? 1 : 0,
+    });
+    this.s.insertCall!.run(
+      info.lastInsertRowid,
+      row.traceId,
+      row.spanId,
+      row.operation,
+      row.unpriced ? 1 : 0,
+      row.reasoningTokens,
+      row.durationMs,
+      row.partial ? 1 : 0,
+    );
+    // A call that ends after its agent run was closed still counts towards the agent's usage.
+    if (agent && agent.end_time !== null && agent.name && row.totalTokens > 0) {
+      this.s.upsertUsage!.run({
+        name: agent.name, runs: 0, durationMs: 0, tokens: row.totalTokens, success: 0, failure: 0, lastUsedAt: null, category: null,
+      });
+    }
+  }
+}
+
+function agentParams(row: AgentRow): Record<string, unknown> {
+  return {
+    id: row.id,
+    parentId: row.parentId,
+    planId: row.planId,
+    agentType: row.agentType,
+    status: row.status,
+    processId: row.processId,
+    startTime: row.startTime,
+    endTime: row.endTime,
+    exitCode: row.exitCode,
+    errorMessage: row.errorMessage,
+    logFile: row.logFile,
+  };
+}
+
+function runParams(row: AgentRow, pendingParentId: string | null): Record<string, unknown> {
+  return {
+    id: row.id,
+    name: row.name,
+    category: row.category,
+    traceId: row.traceId,
+    spanId: row.spanId,
+    serviceName: row.serviceName,
+    pendingParentId,
+    startNs: row.startNs,
+    endNs: row.endNs,
+    lastSeen: row.endTime ?? row.startTime,
+  };
+}
+
+function spanParams(row: SpanRow): SpanRow {
+  return row;
+}
+
+export function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_BUSY_SNAPSHOT';
+}
