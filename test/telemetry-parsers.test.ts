@@ -624,6 +624,10 @@ describe('SSE / NDJSON framing', () => {
     ]);
   });
 
+  it('a leading byte-order mark does not hide the first field', () => {
+    expect(new SseParser().push('\uFEFFdata: {"x":1}\n\n')).toEqual([{ data: '{"x":1}' }]);
+  });
+
   it('at the end, a last event missing its blank line is kept only if its lines were complete', () => {
     const complete = new SseParser();
     expect(complete.push('data: {"x":1}\n')).toEqual([]);

@@ -32,7 +32,7 @@ export class SpanMetrics {
       const row = agentRowFromSpan(span);
       const name = { [A.METRIC_ATTR_AGENT_NAME]: row.name };
       if (countActive) this.i.activeAgents.add(-1, name);
-      const attrs = { ...name, [A.AGENTRACE_AGENT_TYPE]: row.agentType, [A.METRIC_ATTR_STATUS]: row.status };
+      const attrs = { [A.METRIC_ATTR_AGENT_NAME]: row.name, [A.AGENTRACE_AGENT_TYPE]: row.agentType, [A.METRIC_ATTR_STATUS]: row.status };
       this.i.agentRuns.add(1, attrs);
       this.i.agentDuration.record(nsToMs(span.endTimeUnixNano! - span.startTimeUnixNano) / 1000, attrs);
       return;
@@ -54,32 +54,34 @@ export class SpanMetrics {
       return;
     }
     const op = operationOf(span) ?? A.OP_CHAT;
-    const semconv: Attributes = {
-      [A.GEN_AI_OPERATION_NAME]: op,
-      [A.GEN_AI_PROVIDER_NAME]: row.provider ?? 'unknown',
-      [A.GEN_AI_REQUEST_MODEL]: text(span.attributes[A.GEN_AI_REQUEST_MODEL]) ?? row.model ?? 'unknown',
-    };
+    const provider = row.provider ?? 'unknown';
+    const requestModel = text(span.attributes[A.GEN_AI_REQUEST_MODEL]) ?? row.model ?? 'unknown';
     const responseModel = text(span.attributes[A.GEN_AI_RESPONSE_MODEL]);
-    if (responseModel) semconv[A.GEN_AI_RESPONSE_MODEL] = responseModel;
-    this.i.tokenUsage.record(row.inputTokens, { ...semconv, [A.GEN_AI_TOKEN_TYPE]: 'input' });
-    this.i.tokenUsage.record(row.outputTokens, { ...semconv, [A.GEN_AI_TOKEN_TYPE]: 'output' });
+    // Attribute sets are written out whole: object spread plus extra keys is slow on Node 20.
+    const semconv = (key?: string, value?: string): Attributes => {
+      const attrs: Attributes = { [A.GEN_AI_OPERATION_NAME]: op, [A.GEN_AI_PROVIDER_NAME]: provider, [A.GEN_AI_REQUEST_MODEL]: requestModel };
+      if (responseModel) attrs[A.GEN_AI_RESPONSE_MODEL] = responseModel;
+      if (key !== undefined) attrs[key] = value;
+      return attrs;
+    };
+    this.i.tokenUsage.record(row.inputTokens, semconv(A.GEN_AI_TOKEN_TYPE, 'input'));
+    this.i.tokenUsage.record(row.outputTokens, semconv(A.GEN_AI_TOKEN_TYPE, 'output'));
     if (seconds !== undefined) {
       const errorType = span.statusCode === 2 ? text(span.attributes[A.ERROR_TYPE]) ?? '_OTHER' : undefined;
-      this.i.operationDuration.record(seconds, errorType ? { ...semconv, [A.ERROR_TYPE]: errorType } : semconv);
+      this.i.operationDuration.record(seconds, errorType ? semconv(A.ERROR_TYPE, errorType) : semconv());
     }
-    const base: Attributes = {
-      [A.GEN_AI_PROVIDER_NAME]: row.provider ?? 'unknown',
-      [A.GEN_AI_REQUEST_MODEL]: row.model ?? 'unknown',
-      [A.METRIC_ATTR_AGENT_NAME]: agentName,
+    const model = row.model ?? 'unknown';
+    const usageAttrs = (kind?: string): Attributes => {
+      const attrs: Attributes = { [A.GEN_AI_PROVIDER_NAME]: provider, [A.GEN_AI_REQUEST_MODEL]: model, [A.METRIC_ATTR_AGENT_NAME]: agentName };
+      if (kind !== undefined) attrs[A.METRIC_ATTR_TOKEN_KIND] = kind;
+      return attrs;
     };
-    const kinds: [string, number][] = [
-      ['input', row.inputTokens],
-      ['output', row.outputTokens],
-      ['cache_read', row.cacheReadTokens],
-      ['cache_write', row.cacheCreationTokens],
-      ['reasoning', row.reasoningTokens],
-    ];
-    for (const [kind, n] of kinds) if (n > 0) this.i.tokens.add(n, { ...base, [A.METRIC_ATTR_TOKEN_KIND]: kind });
+    if (row.inputTokens > 0) this.i.tokens.add(row.inputTokens, usageAttrs('input'));
+    if (row.outputTokens > 0) this.i.tokens.add(row.outputTokens, usageAttrs('output'));
+    if (row.cacheReadTokens > 0) this.i.tokens.add(row.cacheReadTokens, usageAttrs('cache_read'));
+    if (row.cacheCreationTokens > 0) this.i.tokens.add(row.cacheCreationTokens, usageAttrs('cache_write'));
+    if (row.reasoningTokens > 0) this.i.tokens.add(row.reasoningTokens, usageAttrs('reasoning'));
+    const base = usageAttrs();
     if (row.unpriced) this.i.unpricedCalls.add(1, base);
     else this.i.cost.add(row.estimatedCost, base);
   }

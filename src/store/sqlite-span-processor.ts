@@ -17,6 +17,7 @@ import {
 } from './mapping.js';
 import { fromReadableSpan } from './readable-span.js';
 import type { WriteOp } from './rows.js';
+import { Checkpointer } from './checkpointer.js';
 import { isBusy, SqliteWriter } from './writer.js';
 
 export interface SqliteSpanProcessorOptions {
@@ -68,6 +69,7 @@ export class SqliteSpanProcessor implements SpanProcessor {
   private readonly db: SqliteDatabase | undefined;
   private readonly ownsDb: boolean;
   private readonly writer: SqliteWriter | undefined;
+  private readonly checkpointer: Checkpointer | undefined;
   private readonly maxQueueSize: number;
   private readonly maxBatchSize: number;
   private readonly price: CostFunction | undefined;
@@ -101,6 +103,8 @@ export class SqliteSpanProcessor implements SpanProcessor {
     }
     this.db = db;
     this.writer = db ? new SqliteWriter(db) : undefined;
+    // Only for a connection we own: a shared one keeps the checkpoint policy its owner chose.
+    this.checkpointer = db && this.ownsDb ? new Checkpointer(db, this.path) : undefined;
     this.timer = setInterval(() => this.drain(false), options.flushIntervalMs ?? 200);
     this.timer.unref();
   }
@@ -153,7 +157,10 @@ export class SqliteSpanProcessor implements SpanProcessor {
         }
       }
       this.enqueue({ kind: 'span', row: spanRowFromSpan(data, agentId ?? null) });
-      if (this.queue.length >= this.maxBatchSize) this.scheduleDrain();
+      // An agent that makes spans in a long synchronous loop never lets the timer run: past half
+      // the queue, write one small batch now rather than drop rows later.
+      if (this.queue.length >= this.maxQueueSize / 2) this.drain(false);
+      else if (this.queue.length >= this.maxBatchSize) this.scheduleDrain();
     } catch (err) {
       this.report(err as Error, `could not map an ended span: ${(err as Error).message}`);
     }
@@ -181,6 +188,7 @@ export class SqliteSpanProcessor implements SpanProcessor {
       this.queue = [];
     }
     if (this.dropped > 0) warnOnce(`dropped:${this.path}`, `${this.dropped} write(s) to ${this.path} were dropped (last error: ${this.lastError ?? 'queue full'}).`);
+    await this.checkpointer?.stop();
     if (this.ownsDb && this.db?.open) this.db.close();
   }
 

@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
-import type { AgentRow, SpanRow, TelemetryRow, WriteOp } from './rows.js';
+import type { AgentRow, TelemetryRow, WriteOp } from './rows.js';
 
 /** What one `apply` did. Ops that could not be stored are counted, never thrown. */
 export interface ApplyResult {
@@ -71,8 +71,7 @@ export class SqliteWriter {
       telemetryExists: p('SELECT 1 FROM telemetry_calls WHERE span_id = ? AND trace_id = ?'),
       insertTelemetry: p(`INSERT INTO telemetry (agent_id, timestamp, input_tokens, output_tokens, cached_tokens, cache_creation_tokens, cache_read_tokens,
           total_tokens, estimated_cost, model, provider, tool_name, tool_args, tool_approved, tool_approval_type, engine_id)
-        VALUES (@agentId, @timestamp, @inputTokens, @outputTokens, @cachedTokens, @cacheCreationTokens, @cacheReadTokens,
-          @totalTokens, @estimatedCost, @model, @provider, @toolName, @toolArgs, @toolApproved, @toolApprovalType, @engineId)`),
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertCall: p(`INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, unpriced, reasoning_tokens, duration_ms, partial)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       insertSpan: p(`INSERT OR REPLACE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, duration_ns, status_code,
@@ -128,7 +127,7 @@ export class SqliteWriter {
         this.telemetry(op.row, op.dedupe);
         return;
       case 'span':
-        this.s.insertSpan!.run(spanParams(op.row));
+        this.s.insertSpan!.run(op.row);
         return;
     }
   }
@@ -173,10 +172,24 @@ export class SqliteWriter {
     if (dedupe && row.spanId && this.s.telemetryExists!.get(row.spanId, row.traceId)) return;
     const agent = this.s.agentForTelemetry!.get(row.agentId) as { end_time: number | null; name: string | null } | undefined;
     if (!agent) this.s.stubAgent!.run(row.agentId, row.timestamp);
-    const info = this.s.insertTelemetry!.run({
-      ...row,
-      toolApproved: row.toolApproved === null ? null : row.toolApproved ? 1 : 0,
-    });
+    const info = this.s.insertTelemetry!.run(
+      row.agentId,
+      row.timestamp,
+      row.inputTokens,
+      row.outputTokens,
+      row.cachedTokens,
+      row.cacheCreationTokens,
+      row.cacheReadTokens,
+      row.totalTokens,
+      row.estimatedCost,
+      row.model,
+      row.provider,
+      row.toolName,
+      row.toolArgs,
+      row.toolApproved === null ? null : row.toolApproved ? 1 : 0,
+      row.toolApprovalType,
+      row.engineId,
+    );
     this.s.insertCall!.run(
       info.lastInsertRowid,
       row.traceId,
@@ -225,10 +238,6 @@ function runParams(row: AgentRow, pendingParentId: string | null): Record<string
     endNs: row.endNs,
     lastSeen: row.endTime ?? row.startTime,
   };
-}
-
-function spanParams(row: SpanRow): SpanRow {
-  return row;
 }
 
 export function isBusy(err: unknown): boolean {

@@ -30,9 +30,18 @@ abstract class LineSplitter {
 
   constructor(private readonly maxLineLength: number = DEFAULT_MAX_LINE_LENGTH) {}
 
+  private atStart = true;
+
   protected decode(chunk: string | Uint8Array, final: boolean): string {
-    if (typeof chunk === 'string') return final ? this.decoder.decode() + chunk : chunk;
-    return this.decoder.decode(chunk, { stream: !final });
+    let text: string;
+    if (typeof chunk === 'string') text = final ? this.decoder.decode() + chunk : chunk;
+    else text = this.decoder.decode(chunk, { stream: !final });
+    // TextDecoder drops a leading byte-order mark from bytes; text input may still carry one.
+    if (this.atStart && text.length > 0) {
+      this.atStart = false;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    return text;
   }
 
   /** Complete lines in `text`, keeping the unterminated remainder for the next call. */

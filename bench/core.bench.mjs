@@ -1,0 +1,195 @@
+// Issue 2 figures: what the SQLite mirror costs the agent.
+//  - spans/s through agentrace's API with the SQLite processor, vs a bare OTel span with a
+//    BatchSpanProcessor and a no-op exporter;
+//  - telemetry rows/s through the processor, vs raw better-sqlite3 prepared-statement batch
+//    inserts into the same schema (telemetry alone, and the same rows the processor writes);
+//  - the worst event-loop delay while the processor writes, vs the same work with no database.
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setImmediate as tick } from 'node:timers/promises';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { createMonitor, openDatabase, SqliteSpanProcessor } from '../dist/src/index.js';
+
+const noopExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {}, forceFlush: async () => {} };
+
+const usage = (i) => ({
+  provider: 'anthropic', model: 'claude-sonnet-4-5', inputTokens: 1000 + (i % 500), outputTokens: 200, cacheReadTokens: 300, durationMs: 5,
+});
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function apiSpansPerSecond(dir, n, withDb) {
+  const monitor = createMonitor({ db: withDb ? join(dir, `api-${Math.random()}.db`) : false, registerGlobal: false, metricReaders: [] });
+  const run = monitor.startAgent({ type: 'bench' });
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) run.recordUsage(usage(i));
+  run.complete();
+  await monitor.forceFlush();
+  const seconds = (performance.now() - t0) / 1000;
+  const dropped = monitor.sqlite?.stats().dropped ?? 0;
+  await monitor.shutdown();
+  return { rate: (n + 1) / seconds, dropped };
+}
+
+async function bareSpansPerSecond(n) {
+  const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(noopExporter, { maxQueueSize: n + 10, maxExportBatchSize: 512 })] });
+  const tracer = provider.getTracer('bench');
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const u = usage(i);
+    tracer
+      .startSpan('chat claude-sonnet-4-5', {
+        attributes: {
+          'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': u.provider, 'gen_ai.request.model': u.model,
+          'gen_ai.usage.input_tokens': u.inputTokens, 'gen_ai.usage.output_tokens': u.outputTokens,
+          'gen_ai.usage.cache_read.input_tokens': u.cacheReadTokens,
+        },
+      })
+      .end();
+  }
+  await provider.forceFlush();
+  const seconds = (performance.now() - t0) / 1000;
+  await provider.shutdown();
+  return n / seconds;
+}
+
+/** Real ended SDK spans (an agent span and n model-call spans), made once, fed to each writer. */
+async function makeSpans(n) {
+  const captured = [];
+  const provider = new BasicTracerProvider({ spanProcessors: [{ onStart() {}, onEnd: (s) => captured.push(s), forceFlush: async () => {}, shutdown: async () => {} }] });
+  const monitor = createMonitor({ tracerProvider: provider, registerGlobal: false, metricReaders: [] });
+  const run = monitor.startAgent({ type: 'bench' });
+  for (let i = 0; i < n; i++) run.recordUsage(usage(i));
+  run.complete();
+  await monitor.shutdown();
+  const agent = captured.find((s) => s.attributes['gen_ai.operation.name'] === 'invoke_agent');
+  return { agent, calls: captured.filter((s) => s !== agent) };
+}
+
+function processorRowsPerSecond(dir, spans) {
+  const processor = new SqliteSpanProcessor({ path: join(dir, `proc-${Math.random()}.db`), maxQueueSize: spans.calls.length * 3 + 10 });
+  processor.onStart(spans.agent, undefined);
+  processor.forceFlush();
+  const t0 = performance.now();
+  for (const s of spans.calls) processor.onEnd(s);
+  processor.forceFlush();
+  const seconds = (performance.now() - t0) / 1000;
+  const { dropped, written } = processor.stats();
+  processor.shutdown();
+  return { rate: spans.calls.length / seconds, dropped, written };
+}
+
+function rawRowsPerSecond(dir, spans, sameRows) {
+  const db = openDatabase(join(dir, `raw-${Math.random()}.db`));
+  const agentId = spans.agent.attributes['gen_ai.agent.id'];
+  db.prepare("INSERT INTO agents (id, agent_type, status, start_time) VALUES (?, 'bench', 'running', ?)").run(agentId, Math.floor(Date.now() / 1000));
+  const insT = db.prepare(`INSERT INTO telemetry (agent_id, timestamp, input_tokens, output_tokens, cached_tokens, cache_creation_tokens, cache_read_tokens,
+    total_tokens, estimated_cost, model, provider, tool_name, tool_args, tool_approved, tool_approval_type, engine_id)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL, NULL)`);
+  const insC = db.prepare('INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, unpriced, reasoning_tokens, duration_ms, partial) VALUES (?, ?, ?, ?, 0, 0, ?, 0)');
+  const insS = db.prepare(`INSERT OR REPLACE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, duration_ns, status_code, status_message,
+    service_name, scope_name, agent_id, attributes, events, links, resource) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?, ?, ?, '[]', '[]', ?)`);
+  const batch = db.transaction((rows) => {
+    for (const s of rows) {
+      const a = s.attributes;
+      const ctx = s.spanContext();
+      const info = insT.run(agentId, s.endTime[0], a['gen_ai.usage.input_tokens'], a['gen_ai.usage.output_tokens'], 300, 0, 300,
+        a['gen_ai.usage.input_tokens'] + a['gen_ai.usage.output_tokens'], a['agentrace.cost.usd'], a['gen_ai.response.model'], a['gen_ai.provider.name']);
+      if (sameRows) {
+        insC.run(info.lastInsertRowid, ctx.traceId, ctx.spanId, 'chat', 5);
+        const start = BigInt(s.startTime[0]) * 1_000_000_000n + BigInt(s.startTime[1]);
+        const end = BigInt(s.endTime[0]) * 1_000_000_000n + BigInt(s.endTime[1]);
+        insS.run(ctx.traceId, ctx.spanId, s.parentSpanContext?.spanId ?? null, s.name, s.kind, start, end, end - start,
+          'bench', 'agentrace', agentId, JSON.stringify(a), JSON.stringify(s.resource.attributes));
+      }
+    }
+  });
+  const t0 = performance.now();
+  for (let i = 0; i < spans.calls.length; i += 256) batch(spans.calls.slice(i, i + 256));
+  const seconds = (performance.now() - t0) / 1000;
+  db.close();
+  return spans.calls.length / seconds;
+}
+
+/** An agent producing model calls in bursts while the processor writes on its timer. */
+async function worstLoopDelay(dir, n, withDb) {
+  const monitor = createMonitor({ db: withDb ? join(dir, `loop-${Math.random()}.db`) : false, registerGlobal: false, metricReaders: [] });
+  const run = monitor.startAgent({ type: 'bench' });
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  for (let i = 0; i < n; i += 100) {
+    for (let j = i; j < Math.min(n, i + 100); j++) run.recordUsage(usage(j));
+    await tick();
+  }
+  const deadline = Date.now() + 30_000;
+  while ((monitor.sqlite?.stats().queued ?? 0) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  h.disable();
+  const out = { maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6, dropped: monitor.sqlite?.stats().dropped ?? 0 };
+  run.complete();
+  await monitor.shutdown();
+  return out;
+}
+
+export default async function core({ quick, log }) {
+  const dir = mkdtempSync(join(tmpdir(), 'agentrace-bench-'));
+  const n = quick ? 2_000 : 20_000;
+  const reps = quick ? 1 : 3;
+  try {
+    log(`spans through the API, ${n} per run, ${reps} runs`);
+    const api = [], apiNoDb = [], bare = [];
+    let apiDropped = 0;
+    for (let r = 0; r < reps; r++) {
+      const a = await apiSpansPerSecond(dir, n, true);
+      api.push(a.rate);
+      apiDropped += a.dropped;
+      apiNoDb.push((await apiSpansPerSecond(dir, n, false)).rate);
+      bare.push(await bareSpansPerSecond(n));
+    }
+    log(`telemetry rows through the processor vs raw inserts, ${n} rows`);
+    const spans = await makeSpans(n);
+    const proc = [], rawT = [], rawSame = [];
+    let procDropped = 0;
+    for (let r = 0; r < reps; r++) {
+      const p = processorRowsPerSecond(dir, spans);
+      proc.push(p.rate);
+      procDropped += p.dropped;
+      rawT.push(rawRowsPerSecond(dir, spans, false));
+      rawSame.push(rawRowsPerSecond(dir, spans, true));
+    }
+    log('event-loop delay while writing');
+    const loopN = quick ? 2_000 : 8_000;
+    const withDb = await worstLoopDelay(dir, loopN, true);
+    const noDb = await worstLoopDelay(dir, loopN, false);
+    const results = {
+      'api spans/s (sqlite processor)': median(api),
+      'api spans/s (no database)': median(apiNoDb),
+      'bare otel spans/s (batch + noop exporter)': median(bare),
+      'ratio api+sqlite / bare otel': median(api) / median(bare),
+      'processor telemetry rows/s': median(proc),
+      'raw insert rows/s (telemetry only)': median(rawT),
+      'raw insert rows/s (same rows: telemetry + calls + spans)': median(rawSame),
+      'ratio processor / raw same rows': median(proc) / median(rawSame),
+      'ratio processor / raw telemetry only': median(proc) / median(rawT),
+      'worst event-loop delay ms (processor writing)': withDb.maxMs,
+      'p99 event-loop delay ms (processor writing)': withDb.p99Ms,
+      'worst event-loop delay ms (same work, no database)': noDb.maxMs,
+      'dropped writes': apiDropped + procDropped + withDb.dropped,
+    };
+    return {
+      name: 'core',
+      results,
+      notes: [
+        `${n} spans/rows per run, median of ${reps}; event-loop run: ${loopN} model calls in bursts of 100 per tick`,
+        'the processor writes, per model call: one telemetry row, its telemetry_calls row and the span into spans (JSON attributes)',
+      ],
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,37 @@
+/** The OTLP wire layer of `agentrace collector`: message definitions, decoders, encoders. */
+export {
+  DEFAULT_DECODE_LIMITS,
+  OtlpDecodeError,
+  decodeLogs,
+  decodeMetrics,
+  decodeTraces,
+  type DecodeDrops,
+  type DecodeLimits,
+  type DecodeOptions,
+  type DecodedLogs,
+  type DecodedMetrics,
+  type DecodedTraces,
+  type ExponentialBuckets,
+  type LogData,
+  type MetricData,
+  type MetricExemplar,
+  type MetricPoint,
+  type MetricTemporality,
+  type MetricType,
+  type OtlpContentType,
+} from './decode.js';
+export {
+  encodeExportResponse,
+  encodeTracesJson,
+  encodeTracesProtobuf,
+  toAnyValue,
+  toKeyValues,
+  type OtlpJsonAnyValue,
+  type OtlpJsonDouble,
+  type OtlpJsonKeyValue,
+  type OtlpJsonResourceSpans,
+  type OtlpJsonScopeSpans,
+  type OtlpJsonSpan,
+  type OtlpJsonTracesRequest,
+} from './encode.js';
+export { OTLP_SIGNALS, otlpRoot, type OtlpSignal } from './proto.js';
