@@ -10,4 +10,8 @@ export type { AgentStatus } from './store/rows.js';
 export type { SpanData, Attributes as SpanAttributes } from './store/span-data.js';
 export { TelemetryHooks, type TelemetryHook, type TelemetryRecord, type LifecycleHook, type AgentLifecycleInfo } from './telemetry/hooks.js';
 export type { TokenUsage, ParsedUsage, Price, CostResult } from './telemetry/types.js';
+export { PriceTable, PricingError, loadPricingFile, parsePricingOverride, type PricingOverride } from './telemetry/pricing.js';
+export { parseUsage, safeParseUsage, detectProvider, StreamUsageAccumulator, StreamTextUsageParser, UsageParseError } from './telemetry/parsers.js';
+export { MetricsSpanProcessor, SpanMetrics, METRIC, metricReadersFromEnv } from './metrics/index.js';
 export * as semconv from './semconv.js';
+export * from './health/index.js';

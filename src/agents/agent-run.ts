@@ -38,6 +38,8 @@ export interface ToolInput {
   /** How it was approved: user, auto, policy, ... */
   approvalType?: string;
   callId?: string;
+  /** Execution engine that ran the tool. */
+  engineId?: string;
   /** `gen_ai.tool.type`: function, extension, datastore. */
   type?: string;
   durationMs?: number;
@@ -165,6 +167,7 @@ export class AgentRun {
         toolArgs: tool.args === undefined ? undefined : redactArgs(tool.args),
         toolApproved: tool.approved,
         toolApprovalType: tool.approvalType,
+        engineId: tool.engineId,
         inputTokens: 0,
         outputTokens: 0,
         cacheReadTokens: 0,
@@ -275,6 +278,7 @@ export class AgentRun {
     if (r.toolArgs !== undefined) attributes[A.GEN_AI_TOOL_CALL_ARGUMENTS] = r.toolArgs;
     if (r.toolApproved !== undefined) attributes[A.AGENTRACE_TOOL_APPROVED] = r.toolApproved;
     if (r.toolApprovalType) attributes[A.AGENTRACE_TOOL_APPROVAL_TYPE] = r.toolApprovalType;
+    if (r.engineId) attributes[A.AGENTRACE_ENGINE_ID] = r.engineId;
     const span = this.services.tracer.startSpan(`${A.OP_EXECUTE_TOOL} ${t.name}`, { kind: SpanKind.INTERNAL, attributes, startTime: start }, this.childContext());
     if (t.error !== undefined) {
       const message = errorMessage(t.error);

@@ -292,8 +292,20 @@ export function spanRowFromSpan(span: SpanData, agentId: string | null): SpanRow
     attributes: toJson(span.attributes),
     events: span.events.length === 0 ? '[]' : toJson(span.events),
     links: span.links.length === 0 ? '[]' : toJson(span.links),
-    resource: toJson(span.resource),
+    resource: resourceJson(span.resource),
   };
+}
+
+/** Spans of one process share one resource object: serialise it once. */
+const resourceJsonCache = new WeakMap<Attributes, string>();
+
+function resourceJson(resource: Attributes): string {
+  let json = resourceJsonCache.get(resource);
+  if (json === undefined) {
+    json = toJson(resource);
+    resourceJsonCache.set(resource, json);
+  }
+  return json;
 }
 
 /** The owning agent run a span names itself (agentrace's own model and tool spans do). */

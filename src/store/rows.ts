@@ -94,5 +94,9 @@ export type WriteOp =
   | { kind: 'syntheticAgent'; row: AgentRow }
   | { kind: 'agentStatus'; change: AgentStatusChange }
   | { kind: 'agentEnd'; row: AgentRow; durationMs: number }
-  | { kind: 'telemetry'; row: TelemetryRow; dedupe: boolean }
+  /**
+   * `dedupe`: skip a row already stored for the same span (the collector's retries).
+   * `agentLive`: the writer knows the agent row exists and has not ended, and skips the lookup.
+   */
+  | { kind: 'telemetry'; row: TelemetryRow; dedupe: boolean; agentLive?: boolean }
   | { kind: 'span'; row: SpanRow };

@@ -77,6 +77,8 @@ export class SqliteSpanProcessor implements SpanProcessor {
   private queue: WriteOp[] = [];
   private readonly owners = new Map<string, string>();
   private readonly live = new Map<string, LiveAgent>();
+  /** Agent runs whose start this processor queued and whose end it has not seen. */
+  private readonly liveAgentIds = new Set<string>();
   private readonly timer: NodeJS.Timeout;
   private drainScheduled = false;
   private busyRetries = 0;
@@ -122,6 +124,7 @@ export class SqliteSpanProcessor implements SpanProcessor {
         owner = row.id;
         this.enqueue({ kind: 'agentStart', row });
         this.live.set(spanId, { span, seenEvents: 0 });
+        if (this.liveAgentIds.size < MAX_TRACKED_SPANS) this.liveAgentIds.add(row.id);
       } else {
         owner = typeof attrs[A.AGENTRACE_OWNER_AGENT_ID] === 'string' ? (attrs[A.AGENTRACE_OWNER_AGENT_ID] as string) : this.ownerOfParent(span);
       }
@@ -144,6 +147,7 @@ export class SqliteSpanProcessor implements SpanProcessor {
         for (const change of statusChangesFromSpan(data, liveAgent?.seenEvents ?? 0)) this.enqueue({ kind: 'agentStatus', change });
         const row = agentRowFromSpan(data, this.ownerOfParent(span));
         agentId = agentIdOf(data);
+        this.liveAgentIds.delete(agentId);
         this.enqueue({ kind: 'agentEnd', row, durationMs: nsToMs(data.endTimeUnixNano! - data.startTimeUnixNano) });
       } else {
         const telemetry = telemetryFromSpan(data, agentId ?? `trace-${data.traceId}`, this.price);
@@ -153,7 +157,7 @@ export class SqliteSpanProcessor implements SpanProcessor {
             agentId = synthetic.id;
             this.enqueue({ kind: 'syntheticAgent', row: synthetic });
           }
-          this.enqueue({ kind: 'telemetry', row: telemetry, dedupe: false });
+          this.enqueue({ kind: 'telemetry', row: telemetry, dedupe: false, agentLive: this.liveAgentIds.has(agentId) });
         }
       }
       this.enqueue({ kind: 'span', row: spanRowFromSpan(data, agentId ?? null) });

@@ -124,7 +124,7 @@ export class SqliteWriter {
         this.agentEnd(op.row, op.durationMs);
         return;
       case 'telemetry':
-        this.telemetry(op.row, op.dedupe);
+        this.telemetry(op.row, op.dedupe, op.agentLive ?? false);
         return;
       case 'span':
         this.s.insertSpan!.run(op.row);
@@ -168,10 +168,10 @@ export class SqliteWriter {
     });
   }
 
-  private telemetry(row: TelemetryRow, dedupe: boolean): void {
+  private telemetry(row: TelemetryRow, dedupe: boolean, agentLive: boolean): void {
     if (dedupe && row.spanId && this.s.telemetryExists!.get(row.spanId, row.traceId)) return;
-    const agent = this.s.agentForTelemetry!.get(row.agentId) as { end_time: number | null; name: string | null } | undefined;
-    if (!agent) this.s.stubAgent!.run(row.agentId, row.timestamp);
+    const agent = agentLive ? undefined : (this.s.agentForTelemetry!.get(row.agentId) as { end_time: number | null; name: string | null } | undefined);
+    if (!agent && !agentLive) this.s.stubAgent!.run(row.agentId, row.timestamp);
     const info = this.s.insertTelemetry!.run(
       row.agentId,
       row.timestamp,
