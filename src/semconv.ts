@@ -29,6 +29,11 @@ export const GEN_AI_TOOL_NAME = 'gen_ai.tool.name';
 export const GEN_AI_TOOL_CALL_ID = 'gen_ai.tool.call.id';
 export const GEN_AI_TOOL_TYPE = 'gen_ai.tool.type';
 export const GEN_AI_TOOL_CALL_ARGUMENTS = 'gen_ai.tool.call.arguments';
+/** Prompt and completion content: only with AGENTRACE_CAPTURE_CONTENT=true, capped. */
+export const GEN_AI_INPUT_MESSAGES = 'gen_ai.input.messages';
+export const GEN_AI_OUTPUT_MESSAGES = 'gen_ai.output.messages';
+/** Cache writes as @anthropic-ai/sdk 1.x names them on its own call spans (read, never written). */
+export const GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS_ANTHROPIC_SDK = 'gen_ai.usage.cache_write.input_tokens';
 export const GEN_AI_TOKEN_TYPE = 'gen_ai.token.type';
 export const ERROR_TYPE = 'error.type';
 
@@ -55,10 +60,70 @@ export const GEN_AI_USAGE_PROMPT_TOKENS = 'gen_ai.usage.prompt_tokens';
 export const GEN_AI_USAGE_COMPLETION_TOKENS = 'gen_ai.usage.completion_tokens';
 export const GEN_AI_USAGE_CACHE_READ_TOKENS_ALT = 'gen_ai.usage.cache_read_input_tokens';
 export const GEN_AI_USAGE_CACHE_CREATION_TOKENS_ALT = 'gen_ai.usage.cache_creation_input_tokens';
+export const GEN_AI_USAGE_REASONING_TOKENS_ALT = 'gen_ai.usage.reasoning_tokens';
+
+// --- OpenInference (Arize) span attributes, read by the span mapping (never written) ----------
+export const OPENINFERENCE_SPAN_KIND = 'openinference.span.kind';
+export const OI_KIND_AGENT = 'AGENT';
+export const OI_KIND_TOOL = 'TOOL';
+export const OI_KIND_LLM = 'LLM';
+export const OI_KIND_EMBEDDING = 'EMBEDDING';
+export const OI_LLM_MODEL_NAME = 'llm.model_name';
+export const OI_LLM_RESPONSE_MODEL_NAME = 'llm.response.model_name';
+export const OI_LLM_REQUEST_MODEL_NAME = 'llm.request.model_name';
+export const OI_LLM_PROVIDER = 'llm.provider';
+export const OI_LLM_SYSTEM = 'llm.system';
+export const OI_TOKEN_COUNT_PROMPT = 'llm.token_count.prompt';
+export const OI_TOKEN_COUNT_COMPLETION = 'llm.token_count.completion';
+export const OI_TOKEN_COUNT_CACHE_READ = 'llm.token_count.prompt_details.cache_read';
+export const OI_TOKEN_COUNT_CACHE_WRITE = 'llm.token_count.prompt_details.cache_write';
+export const OI_TOKEN_COUNT_REASONING = 'llm.token_count.completion_details.reasoning';
+export const OI_TOOL_NAME = 'tool.name';
+export const OI_AGENT_NAME = 'agent.name';
+
+// --- OpenLLMetry (Traceloop) span attributes, read by the span mapping (never written) --------
+export const TRACELOOP_SPAN_KIND = 'traceloop.span.kind';
+export const TRACELOOP_ENTITY_NAME = 'traceloop.entity.name';
+export const TRACELOOP_KIND_AGENT = 'agent';
+export const TRACELOOP_KIND_TOOL = 'tool';
+export const LLM_REQUEST_TYPE = 'llm.request.type';
+export const LLM_USAGE_PROMPT_TOKENS = 'llm.usage.prompt_tokens';
+export const LLM_USAGE_COMPLETION_TOKENS = 'llm.usage.completion_tokens';
+
+// --- Coding-agent telemetry (OTLP log events and metrics), read by the collector -------------
+/** Log-record attribute that names the event (Claude Code, Gemini CLI, Codex CLI all set it). */
+export const EVENT_NAME = 'event.name';
+export const EVENT_KIND = 'event.kind';
+export const SESSION_ID = 'session.id';
+export const CONVERSATION_ID = 'conversation.id';
+export const CC_EVENT_API_REQUEST = 'claude_code.api_request';
+export const CC_MODEL = 'model';
+export const CC_INPUT_TOKENS = 'input_tokens';
+export const CC_OUTPUT_TOKENS = 'output_tokens';
+export const CC_CACHE_READ_TOKENS = 'cache_read_tokens';
+export const CC_CACHE_CREATION_TOKENS = 'cache_creation_tokens';
+export const CC_COST_USD = 'cost_usd';
+export const CC_DURATION_MS = 'duration_ms';
+export const CC_METRIC_TOKEN_USAGE = 'claude_code.token.usage';
+export const CC_METRIC_COST_USAGE = 'claude_code.cost.usage';
+export const GEMINI_EVENT_API_RESPONSE = 'gemini_cli.api_response';
+export const GEMINI_INPUT_TOKEN_COUNT = 'input_token_count';
+export const GEMINI_OUTPUT_TOKEN_COUNT = 'output_token_count';
+export const GEMINI_CACHED_TOKEN_COUNT = 'cached_content_token_count';
+export const GEMINI_THOUGHTS_TOKEN_COUNT = 'thoughts_token_count';
+export const GEMINI_METRIC_TOKEN_USAGE = 'gemini_cli.token.usage';
+export const CODEX_EVENT_SSE = 'codex.sse_event';
+export const CODEX_KIND_COMPLETED = 'response.completed';
+export const CODEX_INPUT_TOKEN_COUNT = 'input_token_count';
+export const CODEX_OUTPUT_TOKEN_COUNT = 'output_token_count';
+export const CODEX_CACHED_TOKEN_COUNT = 'cached_token_count';
+export const CODEX_REASONING_TOKEN_COUNT = 'reasoning_token_count';
 
 // --- Resource / general ----------------------------------------------------------------------
 export const SERVICE_NAME = 'service.name';
 export const PROCESS_PID = 'process.pid';
+export const SERVER_ADDRESS = 'server.address';
+export const SERVER_PORT = 'server.port';
 export const EXCEPTION_EVENT = 'exception';
 
 // --- agentrace project attributes ------------------------------------------------------------
@@ -87,3 +152,33 @@ export const METRIC_ATTR_AGENT_NAME = GEN_AI_AGENT_NAME;
 export const METRIC_ATTR_STATUS = 'agentrace.status';
 export const METRIC_ATTR_TOKEN_KIND = 'agentrace.token.kind';
 export const METRIC_ATTR_APPROVAL = 'agentrace.tool.approval';
+
+// --- Health (see src/health) -----------------------------------------------------------------
+/** Health metric and span-event attributes: the component checked and a health state. */
+export const HEALTH_ATTR_COMPONENT = 'agentrace.health.component';
+export const HEALTH_ATTR_STATE = 'agentrace.health.state';
+export const HEALTH_ATTR_PREVIOUS_STATE = 'agentrace.health.previous_state';
+export const HEALTH_ATTR_MESSAGE = 'agentrace.health.message';
+export const HEALTH_ATTR_LATENCY_MS = 'agentrace.health.latency_ms';
+/** Name of the span event that records a component's health status change. */
+export const HEALTH_STATUS_EVENT = 'agentrace.health.status_change';
+/** Worker metric attributes (worker ids are not metric attributes: unbounded). */
+export const WORKER_ATTR_TYPE = 'agentrace.worker.type';
+export const WORKER_ATTR_STATE = 'agentrace.worker.state';
+
+// --- Collector (see src/collector) -----------------------------------------------------------
+/** Ingest metric attributes: the OTLP signal (traces, metrics, logs) and why items were dropped. */
+export const COLLECTOR_ATTR_SIGNAL = 'agentrace.collector.signal';
+export const COLLECTOR_ATTR_REASON = 'agentrace.collector.reason';
+export const HTTP_RESPONSE_STATUS_CODE = 'http.response.status_code';
+
+
+// --- Jaeger query API (see src/collector/jaeger) ---------------------------------------------
+/** Tags Jaeger's OTLP translator adds to every span; Grafana and the Jaeger UI read and search them. */
+export const JAEGER_TAG_SPAN_KIND = 'span.kind';
+export const JAEGER_TAG_ERROR = 'error';
+export const JAEGER_TAG_STATUS_CODE = 'otel.status_code';
+export const JAEGER_TAG_STATUS_DESCRIPTION = 'otel.status_description';
+export const JAEGER_TAG_SCOPE_NAME = 'otel.scope.name';
+/** The field of a Jaeger log that carries the span event's name. */
+export const JAEGER_LOG_EVENT = 'event';

@@ -1,4 +1,4 @@
-import { context, metrics, propagation, SpanKind, trace, type Attributes, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { context, INVALID_SPAN_CONTEXT, metrics, propagation, SpanKind, trace, type Attributes, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import type { MeterProvider } from '@opentelemetry/api';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider as SdkMeterProvider, type IMetricReader } from '@opentelemetry/sdk-metrics';
@@ -7,6 +7,7 @@ import { defaultResource, detectResources, envDetector, resourceFromAttributes }
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { randomBytes } from 'node:crypto';
+import { warnOnce } from '../log.js';
 import * as A from '../semconv.js';
 import { defaultDbPath } from '../store/database.js';
 import { SqliteSpanProcessor } from '../store/sqlite-span-processor.js';
@@ -18,6 +19,9 @@ import { MetricsSpanProcessor } from '../metrics/metrics-span-processor.js';
 import { metricReadersFromEnv } from '../metrics/metric-readers.js';
 import { AgentRun, agentRunFromContext, type RunServices } from './agent-run.js';
 import { BAGGAGE_PARENT_AGENT_ID, BAGGAGE_PLAN_ID } from './propagation.js';
+import { HealthMonitor, type HealthMonitorOptions } from '../health/health-monitor.js';
+import { sqliteProcessorSource } from '../health/checks/exporter.js';
+import type { HeartbeatInput } from '../health/heartbeats.js';
 import { traceExportersFromEnv } from './trace-exporters.js';
 
 export interface MonitorOptions {
@@ -46,6 +50,10 @@ export interface MonitorOptions {
   hooks?: TelemetryHooksOptions;
   /** Extra resource attributes. */
   resourceAttributes?: Attributes;
+  /** `OTEL_TRACES_EXPORTER` when unset: 'none' for library use; the register hook uses the spec's 'otlp'. */
+  defaultTracesExporter?: string;
+  /** `OTEL_METRICS_EXPORTER` when unset: 'none' for library use; the register hook uses the spec's 'otlp'. */
+  defaultMetricsExporter?: string;
 }
 
 export interface AgentOptions {
@@ -94,10 +102,12 @@ export class Monitor {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly services: RunServices;
   private stopped = false;
+  private healthMonitor: HealthMonitor | undefined;
+  private readonly healthOptions: HealthMonitorOptions;
 
   constructor(options: MonitorOptions = {}) {
     this.hooks = new TelemetryHooks(options.hooks);
-    this.pricing = options.pricing ?? PriceTable.fromEnv();
+    this.pricing = options.pricing ?? pricingFromEnv();
     const pricing = this.pricing;
     const price = (usage: TokenUsage, model: string | undefined, engineId: string | undefined): CostResult => pricing.cost(usage, { model, engineId });
     const register = options.registerGlobal ?? true;
@@ -111,7 +121,7 @@ export class Monitor {
         }),
       );
 
-    const envReaders = options.meterProvider ? { readers: [], prometheus: undefined } : metricReadersFromEnv();
+    const envReaders = options.meterProvider ? { readers: [], prometheus: undefined } : metricReadersFromEnv(process.env, options.defaultMetricsExporter);
     const readers = [...envReaders.readers, ...(options.metricReaders ?? [])];
     this.prometheus = envReaders.prometheus;
     if (options.meterProvider) {
@@ -135,7 +145,7 @@ export class Monitor {
         spanProcessors: [
           ...(this.sqlite ? [this.sqlite] : []),
           new MetricsSpanProcessor(this.meterProvider.getMeter('agentrace'), price),
-          ...traceExportersFromEnv(),
+          ...traceExportersFromEnv(process.env, options.defaultTracesExporter),
           ...(options.spanProcessors ?? []),
         ],
       });
@@ -145,12 +155,37 @@ export class Monitor {
     }
     ensureContextManager();
     this.tracer = this.tracerProvider.getTracer('agentrace');
+    this.healthOptions = {
+      meterProvider: this.meterProvider,
+      tracer: this.tracer,
+      db: options.db === false ? false : options.db ?? defaultDbPath(),
+      serviceName: options.serviceName ?? process.env.OTEL_SERVICE_NAME,
+      exportSources: this.sqlite ? [sqliteProcessorSource(this.sqlite)] : [],
+    };
     this.services = {
       tracer: this.tracer,
       pricing: this.pricing,
       hooks: this.hooks,
       track: (work) => this.track(work),
     };
+  }
+
+  /**
+   * Health checks, heartbeats and alert rules (src/health). Created on first use; no timer runs
+   * until a check is registered, and all of them stop at shutdown.
+   */
+  get health(): HealthMonitor {
+    this.healthMonitor ??= new HealthMonitor(this.healthOptions);
+    return this.healthMonitor;
+  }
+
+  /** Records that a worker is alive (`worker_heartbeats`). Never throws. */
+  heartbeat(workerId: string, input: HeartbeatInput = {}): void {
+    try {
+      this.health.heartbeat(workerId, input);
+    } catch {
+      /* heartbeats never break the worker */
+    }
   }
 
   /** The agent run active in the current async context, if any. */
@@ -193,6 +228,16 @@ export class Monitor {
   }
 
   /**
+   * A handle on a run that another process records (e.g. `agentrace run` around this process):
+   * calls recorded on it belong to that run and parent to the active span (its remote span,
+   * from TRACEPARENT). This process never starts or ends that run's row.
+   */
+  attachAgent(options: { id: string; type: string; name?: string; planId?: string; parentId?: string }): AgentRun {
+    const span = trace.getSpan(context.active()) ?? trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+    return new AgentRun(options.id, options.name ?? options.type, options.type, options.planId, options.parentId, span, this.services);
+  }
+
+  /**
    * Runs `fn` as an agent run: nested agents started inside parent to it automatically; it is
    * marked running when `fn` starts and completed or failed by `fn`'s outcome (unless `fn`
    * ended it itself). The error of a failing `fn` is rethrown.
@@ -217,6 +262,7 @@ export class Monitor {
     await this.settlePending();
     if (this.ownedProvider) await this.ownedProvider.forceFlush();
     else await this.sqlite?.forceFlush();
+    await this.healthMonitor?.flush();
     await this.ownedMeterProvider?.forceFlush();
   }
 
@@ -225,6 +271,8 @@ export class Monitor {
     if (this.stopped) return;
     this.stopped = true;
     await this.settlePending();
+    // Health first: its last status-change spans still reach the exporters.
+    await this.healthMonitor?.shutdown();
     if (this.ownedProvider) await this.ownedProvider.shutdown();
     await this.ownedMeterProvider?.shutdown();
   }
@@ -236,6 +284,19 @@ export class Monitor {
 
   private async settlePending(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+}
+
+/**
+ * The built-in prices merged with AGENTRACE_PRICING. A bad file must not stop the agent: it is
+ * reported (naming every bad entry; `agentrace doctor` says the same) and the built-in table is used.
+ */
+function pricingFromEnv(): Pricing {
+  try {
+    return PriceTable.fromEnv();
+  } catch (err) {
+    warnOnce('pricing-file', `${(err as Error).message}; using the built-in prices until it is fixed`);
+    return PriceTable.builtIn();
   }
 }
 

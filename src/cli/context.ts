@@ -1,12 +1,20 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { DEFAULT_DB_PATH } from '../store/database.js';
+import { DEFAULT_DB_PATH, openDatabase, StoreError, type SqliteDatabase } from '../store/database.js';
 import { MonitoringStore } from '../store/reader.js';
 
 /** Options every read command takes. */
 export interface ReadOptions {
   db?: string;
   json?: boolean;
+}
+
+/** A command that could not do what was asked (exit code 1); the message says what to do. */
+export class CliError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliError';
+  }
 }
 
 /** A problem with the command line: exit code 2. */
@@ -49,6 +57,33 @@ export function withStore<T>(options: ReadOptions, fn: (store: MonitoringStore) 
   }
 }
 
+/** withStore for commands that stream: the store stays open until `fn` settles. */
+export async function withStoreAsync<T>(options: ReadOptions, fn: (store: MonitoringStore) => Promise<T>): Promise<T> {
+  const store = openStore(options);
+  try {
+    return await fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * A writable connection for the maintenance commands (prune, vacuum, migrate). Opening for write
+ * migrates an older file. A missing file is an error here: maintenance never creates a database.
+ */
+export function withWritableDb<T>(options: { db?: string }, fn: (db: SqliteDatabase, path: string) => T): T {
+  const path = resolveDbPath(options.db);
+  if (!existsSync(path)) {
+    throw new StoreError(`no agentrace database at ${path}. Pass --db PATH or set AGENTRACE_DB.`, 'NOT_FOUND');
+  }
+  const db = openDatabase(path, { readonly: false });
+  try {
+    return fn(db, path);
+  } finally {
+    db.close();
+  }
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
 }
@@ -74,14 +109,24 @@ export function parseTime(text: string, now = Date.now()): number {
 }
 
 /** A duration in seconds: 30d, 12h, 90m. */
+/** --since / --until as epoch seconds, refusing a range that ends before it starts. */
+export function parseRange(opts: { since?: string; until?: string }, now = Date.now()): { since?: number; until?: number } {
+  const since = opts.since !== undefined ? parseTime(opts.since, now) : undefined;
+  const until = opts.until !== undefined ? parseTime(opts.until, now) : undefined;
+  if (since !== undefined && until !== undefined && until < since) {
+    throw new UsageError(`--until (${opts.until}) is before --since (${opts.since}); swap them`);
+  }
+  return { since, until };
+}
+
 export function parseDuration(text: string): number {
   const rel = /^(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(text.trim());
   if (!rel) throw new UsageError(`cannot read "${text}" as a duration: use a number and a unit, like 30d, 12h or 90m`);
   return Number(rel[1]) * UNITS[rel[2]!.toLowerCase()]!;
 }
 
-export function parseLimit(text: string): number {
+export function parseLimit(text: string, flag = '--limit'): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--limit takes a whole number, got "${text}"`);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} takes a whole number, got "${text}"`);
   return n;
 }

@@ -87,8 +87,11 @@ export function time(epochSeconds: number | null | undefined): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
+/** The terminal's width; COLUMNS when output goes to a pipe or file; else 120. */
 export function terminalWidth(): number {
-  return process.stdout.columns && process.stdout.columns > 20 ? process.stdout.columns : 120;
+  if (process.stdout.columns && process.stdout.columns > 20) return process.stdout.columns;
+  const env = Number(process.env.COLUMNS);
+  return Number.isInteger(env) && env > 20 ? env : 120;
 }
 
 /** Cuts a cell to `max` visible characters. */

@@ -3,12 +3,25 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { AgentNotFoundError } from '../store/reader.js';
 import { StoreError } from '../store/database.js';
-import { UsageError } from './context.js';
+import { CliError, UsageError } from './context.js';
 import { registerAgents } from './commands/agents.js';
 import { registerCost } from './commands/cost.js';
 import { registerStats } from './commands/stats.js';
 import { registerTelemetry } from './commands/telemetry.js';
 import { registerTree } from './commands/tree.js';
+import { registerHealth } from './commands/health.js';
+import { registerShow } from './commands/show.js';
+import { registerTools } from './commands/tools.js';
+import { registerPlans } from './commands/plans.js';
+import { registerExport } from './commands/export.js';
+import { registerSql } from './commands/sql.js';
+import { registerPrune } from './commands/prune.js';
+import { registerVacuum } from './commands/vacuum.js';
+import { registerMigrate } from './commands/migrate.js';
+import { registerDoctor } from './commands/doctor.js';
+import { registerCollector } from './commands/collector.js';
+import { registerRun } from './commands/run.js';
+import { registerLogs } from './commands/logs.js';
 
 const EXIT_OK = 0;
 const EXIT_ERROR = 1;
@@ -45,6 +58,19 @@ Examples:
   registerTree(program);
   registerTelemetry(program);
   registerCost(program);
+  registerHealth(program);
+  registerShow(program);
+  registerTools(program);
+  registerPlans(program);
+  registerExport(program);
+  registerSql(program);
+  registerPrune(program);
+  registerVacuum(program);
+  registerMigrate(program);
+  registerDoctor(program);
+  registerCollector(program);
+  registerRun(program);
+  registerLogs(program);
   program.exitOverride();
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
@@ -64,8 +90,14 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`agentrace: ${err.message}\n`);
       return EXIT_USAGE;
     }
-    if (err instanceof StoreError || err instanceof AgentNotFoundError) {
+    if (err instanceof StoreError || err instanceof AgentNotFoundError || err instanceof CliError) {
       process.stderr.write(`agentrace: ${err.message}\n`);
+      return EXIT_ERROR;
+    }
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && code.startsWith('SQLITE_')) {
+      // SQLITE_BUSY past the busy timeout, a full disk, a read-only file: the message is enough.
+      process.stderr.write(`agentrace: database error (${code}): ${(err as Error).message}\n`);
       return EXIT_ERROR;
     }
     process.stderr.write(`agentrace: ${(err as Error).stack ?? String(err)}\n`);
@@ -75,7 +107,9 @@ export async function main(argv: string[]): Promise<number> {
 
 main(process.argv).then(
   (code) => {
-    process.exitCode = code;
+    // A command may have set exit code 1 itself (doctor finding a problem) and still returned normally.
+    const set = typeof process.exitCode === 'number' ? process.exitCode : 0;
+    process.exitCode = Math.max(code, set);
   },
   (err: unknown) => {
     process.stderr.write(`agentrace: ${String(err)}\n`);

@@ -138,6 +138,45 @@ export interface SpanRecord {
   resource: Record<string, unknown>;
 }
 
+/** Tool calls of one tool name, with how they were approved. */
+export interface ToolStatsRow {
+  tool: string;
+  calls: number;
+  approved: number;
+  denied: number;
+  /** Calls recorded without an approval decision. */
+  unrecorded: number;
+  /** Calls per approval type (user, auto, policy, ...); "(none)" when no type was recorded. */
+  byApprovalType: Record<string, number>;
+  agents: number;
+  /** Mean of the calls whose duration is known. */
+  avgDurationMs: number | null;
+  /** Epoch seconds of the latest call. */
+  lastCall: number;
+}
+
+/** One plan: its agents, how they ended, how long it ran, what it used. */
+export interface PlanSummary {
+  planId: string;
+  agents: number;
+  byStatus: Record<AgentStatus, number>;
+  /** running while any agent is still starting or running, failed when any failed or was terminated, else completed. */
+  status: 'running' | 'failed' | 'completed';
+  /** Epoch seconds of the first agent start and the last agent end (null while running). */
+  startTime: number;
+  endTime: number | null;
+  durationMs: number | null;
+  modelCalls: number;
+  toolCalls: number;
+  totalTokens: number;
+  costUsd: number;
+  unpricedCalls: number;
+}
+
+export interface ListRange extends TimeRange {
+  limit?: number;
+}
+
 const AGENT_COLUMNS = `a.id, a.parent_id, a.plan_id, a.agent_type, a.status, a.process_id, a.start_time, a.end_time, a.exit_code,
   a.error_message, a.log_file, r.name, r.category, r.trace_id, r.span_id, r.service_name, r.start_ns, r.end_ns`;
 const AGENT_FROM = 'agents a LEFT JOIN agent_runs r ON r.agent_id = a.id';
@@ -295,19 +334,38 @@ export class MonitoringStore {
   /** Model-call totals grouped by model, provider, agent name, agent type, plan or UTC day. */
   getTelemetrySummary(groupBy: SummaryGroup, range: TimeRange = {}): SummaryRow[] {
     const key = SUMMARY_KEYS[groupBy];
+    // Days group on integer division (cheap) and are spelled out once per group below.
+    const select = groupBy === 'day' ? 't.timestamp / 86400' : key.select;
     const where = [MODEL_ROWS];
     const params: unknown[] = [];
     if (range.since !== undefined) (where.push('t.timestamp >= ?'), params.push(range.since));
     if (range.until !== undefined) (where.push('t.timestamp <= ?'), params.push(range.until));
-    return this.db
+    const rows = this.db
       .prepare(
-        `SELECT ${key.select} AS key, COUNT(*) AS calls, SUM(t.input_tokens) AS inputTokens, SUM(t.output_tokens) AS outputTokens,
+        `SELECT ${select} AS key, COUNT(*) AS calls, SUM(t.input_tokens) AS inputTokens, SUM(t.output_tokens) AS outputTokens,
            SUM(t.cache_read_tokens) AS cacheReadTokens, SUM(t.cache_creation_tokens) AS cacheCreationTokens,
-           SUM(t.total_tokens) AS totalTokens, SUM(t.estimated_cost) AS costUsd, COALESCE(SUM(c.unpriced), 0) AS unpricedCalls
-         FROM telemetry t ${key.join} LEFT JOIN telemetry_calls c ON c.telemetry_id = t.id
-         WHERE ${where.join(' AND ')} GROUP BY 1 ORDER BY ${groupBy === 'day' ? '1 ASC' : 'costUsd DESC, totalTokens DESC'}`,
+           SUM(t.total_tokens) AS totalTokens, SUM(t.estimated_cost) AS costUsd
+         FROM telemetry t ${key.join} WHERE ${where.join(' AND ')} GROUP BY 1`,
       )
-      .all(...params) as SummaryRow[];
+      .all(...params) as (Omit<SummaryRow, 'unpricedCalls' | 'key'> & { key: string | number | null })[];
+    // Unpriced calls are few: find them from telemetry_calls instead of joining every row.
+    const unpriced = new Map<string | number | null, number>();
+    for (const r of this.db
+      .prepare(
+        `SELECT ${select} AS key, COUNT(*) AS n FROM telemetry_calls c JOIN telemetry t ON t.id = c.telemetry_id ${key.join}
+         WHERE c.unpriced = 1 AND ${where.join(' AND ')} GROUP BY 1`,
+      )
+      .all(...params) as { key: string | number | null; n: number }[]) {
+      unpriced.set(r.key, r.n);
+    }
+    const out: SummaryRow[] = rows.map((r) => ({
+      ...r,
+      key: groupBy === 'day' && r.key !== null ? new Date(Number(r.key) * 86_400_000).toISOString().slice(0, 10) : (r.key as string | null),
+      unpricedCalls: unpriced.get(r.key) ?? 0,
+    }));
+    return groupBy === 'day'
+      ? out.sort((a, b) => String(a.key).localeCompare(String(b.key)))
+      : out.sort((a, b) => b.costUsd - a.costUsd || b.totalTokens - a.totalTokens);
   }
 
   stats(options: { recent?: number } & TimeRange = {}): StatsSummary {
@@ -333,32 +391,51 @@ export class MonitoringStore {
     const tparams: unknown[] = [];
     if (options.since !== undefined) (tw.push('t.timestamp >= ?'), tparams.push(options.since));
     if (options.until !== undefined) (tw.push('t.timestamp <= ?'), tparams.push(options.until));
-    const twSql = tw.length ? `WHERE ${tw.join(' AND ')}` : '';
-    const tok = this.db
+    const twAnd = tw.length ? `AND ${tw.join(' AND ')}` : '';
+    // One pass over telemetry, grouped by model (tool calls are the NULL-model, tool group).
+    const groups = this.db
       .prepare(
-        `SELECT COALESCE(SUM(t.input_tokens),0) AS input, COALESCE(SUM(t.output_tokens),0) AS output, COALESCE(SUM(t.total_tokens),0) AS total,
-           COALESCE(SUM(t.cache_read_tokens),0) AS cacheRead, COALESCE(SUM(t.cache_creation_tokens),0) AS cacheCreation,
-           COALESCE(SUM(c.reasoning_tokens),0) AS reasoning, COALESCE(SUM(t.estimated_cost),0) AS cost,
-           COALESCE(SUM(CASE WHEN t.tool_name IS NULL AND COALESCE(c.unpriced,0) = 1 THEN 1 ELSE 0 END),0) AS unpriced,
-           COALESCE(SUM(CASE WHEN t.tool_name IS NULL AND COALESCE(c.unpriced,0) = 0 THEN 1 ELSE 0 END),0) AS priced,
-           COALESCE(SUM(CASE WHEN t.tool_name IS NOT NULL THEN 1 ELSE 0 END),0) AS tools
-         FROM telemetry t LEFT JOIN telemetry_calls c ON c.telemetry_id = t.id ${twSql}`,
+        `SELECT t.model AS model, t.tool_name IS NOT NULL AS tool, COUNT(*) AS calls,
+           SUM(t.input_tokens) AS input, SUM(t.output_tokens) AS output, SUM(t.total_tokens) AS total,
+           SUM(t.cache_read_tokens) AS cacheRead, SUM(t.cache_creation_tokens) AS cacheCreation, SUM(t.estimated_cost) AS cost
+         FROM telemetry t WHERE 1 = 1 ${twAnd} GROUP BY 1, 2`,
       )
-      .get(...tparams) as TokenTotals & { cost: number; unpriced: number; priced: number; tools: number };
-    const topModels = this.db
+      .all(...tparams) as { model: string | null; tool: number; calls: number; input: number; output: number; total: number; cacheRead: number; cacheCreation: number; cost: number }[];
+    // Reasoning tokens and unpriced calls live in telemetry_calls and are rare: visit only those rows.
+    const extra = this.db
       .prepare(
-        `SELECT t.model AS model, COUNT(*) AS calls, SUM(t.total_tokens) AS totalTokens, SUM(t.estimated_cost) AS costUsd,
-           COALESCE(SUM(c.unpriced),0) AS unpricedCalls
-         FROM telemetry t LEFT JOIN telemetry_calls c ON c.telemetry_id = t.id
-         WHERE t.tool_name IS NULL AND t.model IS NOT NULL ${tw.length ? `AND ${tw.join(' AND ')}` : ''}
-         GROUP BY t.model ORDER BY calls DESC, totalTokens DESC LIMIT 5`,
+        `SELECT t.model AS model, SUM(c.reasoning_tokens) AS reasoning, SUM(c.unpriced) AS unpriced
+         FROM telemetry_calls c JOIN telemetry t ON t.id = c.telemetry_id
+         WHERE (c.reasoning_tokens > 0 OR c.unpriced = 1) AND t.tool_name IS NULL ${twAnd} GROUP BY 1`,
       )
-      .all(...tparams) as StatsSummary['topModels'];
+      .all(...tparams) as { model: string | null; reasoning: number; unpriced: number }[];
+    const unpricedBy = new Map(extra.map((e) => [e.model, e.unpriced]));
+    const tok = { input: 0, output: 0, total: 0, cacheRead: 0, cacheCreation: 0, reasoning: 0, cost: 0, unpriced: 0, modelCalls: 0, tools: 0 };
+    for (const g of groups) {
+      tok.input += g.input;
+      tok.output += g.output;
+      tok.total += g.total;
+      tok.cacheRead += g.cacheRead;
+      tok.cacheCreation += g.cacheCreation;
+      tok.cost += g.cost;
+      if (g.tool) tok.tools += g.calls;
+      else tok.modelCalls += g.calls;
+    }
+    for (const e of extra) {
+      tok.reasoning += e.reasoning;
+      tok.unpriced += e.unpriced;
+    }
+    const topModels: StatsSummary['topModels'] = groups
+      .filter((g) => !g.tool && g.model !== null)
+      .map((g) => ({ model: g.model!, calls: g.calls, totalTokens: g.total, costUsd: g.cost, unpricedCalls: unpricedBy.get(g.model) ?? 0 }))
+      .sort((a, b) => b.calls - a.calls || b.totalTokens - a.totalTokens)
+      .slice(0, 5);
+    const tokPriced = tok.modelCalls - tok.unpriced;
     return {
       agents: { total, byStatus, byType, failureRate },
       durationMs: this.durationPercentiles(options),
       tokens: { input: tok.input, output: tok.output, total: tok.total, cacheRead: tok.cacheRead, cacheCreation: tok.cacheCreation, reasoning: tok.reasoning },
-      cost: { totalUsd: tok.cost, unpricedCalls: tok.unpriced, pricedCalls: tok.priced },
+      cost: { totalUsd: tok.cost, unpricedCalls: tok.unpriced, pricedCalls: tokPriced },
       toolCalls: tok.tools,
       topModels,
       recent: this.listAgents({ limit: options.recent ?? 10, since: options.since, until: options.until }),
@@ -374,13 +451,23 @@ export class MonitoringStore {
     const n = (this.db.prepare(`SELECT COUNT(*) AS n FROM agents a ${cond}`).get(...params) as { n: number }).n;
     if (n === 0) return { p50: null, p95: null, p99: null };
     // Exact durations come from the span times when present; second resolution otherwise.
-    const stmt = this.db.prepare(
-      `SELECT COALESCE((r.end_ns - r.start_ns) / 1e6, (a.end_time - a.start_time) * 1000.0) AS d
-       FROM agents a LEFT JOIN agent_runs r ON r.agent_id = a.id ${cond} ORDER BY d LIMIT 1 OFFSET ?`,
-    );
-    // Nearest-rank percentile.
-    const at = (q: number): number => (stmt.get(...params, Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))) as { d: number }).d;
-    return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+    // One sorted pass picks all three (nearest-rank), keeping only those three values.
+    const rank = (q: number): number => Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1));
+    const wanted = new Map<number, number>([[rank(0.5), 0], [rank(0.95), 0], [rank(0.99), 0]]);
+    const last = Math.max(...wanted.keys());
+    let i = 0;
+    const it = this.db
+      .prepare(
+        `SELECT COALESCE((r.end_ns - r.start_ns) / 1e6, (a.end_time - a.start_time) * 1000.0) AS d
+         FROM agents a LEFT JOIN agent_runs r ON r.agent_id = a.id ${cond} ORDER BY d LIMIT ?`,
+      )
+      .pluck()
+      .iterate(...params, last + 1) as IterableIterator<number>;
+    for (const d of it) {
+      if (wanted.has(i)) wanted.set(i, d);
+      i++;
+    }
+    return { p50: wanted.get(rank(0.5)) ?? null, p95: wanted.get(rank(0.95)) ?? null, p99: wanted.get(rank(0.99)) ?? null };
   }
 
   /** Hierarchy under the given roots, with own and rolled-up tokens and cost per node. */
@@ -437,6 +524,108 @@ export class MonitoringStore {
     };
     for (const root of roots) roll(root, 0);
     return roots;
+  }
+
+  /** Tool calls grouped by tool name with approval counts (the seed's tool approval tracking). */
+  toolStats(range: ListRange = {}): ToolStatsRow[] {
+    const where = ['t.tool_name IS NOT NULL'];
+    const params: unknown[] = [];
+    if (range.since !== undefined) (where.push('t.timestamp >= ?'), params.push(range.since));
+    if (range.until !== undefined) (where.push('t.timestamp <= ?'), params.push(range.until));
+    const rows = this.db
+      .prepare(
+        `SELECT t.tool_name AS tool, t.tool_approval_type AS approvalType, COUNT(*) AS calls,
+           SUM(CASE WHEN t.tool_approved = 1 THEN 1 ELSE 0 END) AS approved,
+           SUM(CASE WHEN t.tool_approved = 0 THEN 1 ELSE 0 END) AS denied,
+           SUM(CASE WHEN t.tool_approved IS NULL THEN 1 ELSE 0 END) AS unrecorded,
+           SUM(c.duration_ms) AS durSum, COUNT(c.duration_ms) AS durCount, MAX(t.timestamp) AS lastCall
+         FROM telemetry t LEFT JOIN telemetry_calls c ON c.telemetry_id = t.id
+         WHERE ${where.join(' AND ')} GROUP BY t.tool_name, t.tool_approval_type`,
+      )
+      .all(...params) as { tool: string; approvalType: string | null; calls: number; approved: number; denied: number; unrecorded: number; durSum: number | null; durCount: number; lastCall: number }[];
+    const agentCounts = new Map(
+      (
+        this.db
+          .prepare(`SELECT t.tool_name AS tool, COUNT(DISTINCT t.agent_id) AS agents FROM telemetry t WHERE ${where.join(' AND ')} GROUP BY t.tool_name`)
+          .all(...params) as { tool: string; agents: number }[]
+      ).map((r) => [r.tool, r.agents]),
+    );
+    const byTool = new Map<string, ToolStatsRow & { durSum: number; durCount: number }>();
+    for (const r of rows) {
+      let t = byTool.get(r.tool);
+      if (!t) {
+        t = { tool: r.tool, calls: 0, approved: 0, denied: 0, unrecorded: 0, byApprovalType: {}, agents: agentCounts.get(r.tool) ?? 0, avgDurationMs: null, lastCall: r.lastCall, durSum: 0, durCount: 0 };
+        byTool.set(r.tool, t);
+      }
+      t.calls += r.calls;
+      t.approved += r.approved;
+      t.denied += r.denied;
+      t.unrecorded += r.unrecorded;
+      t.byApprovalType[r.approvalType ?? '(none)'] = (t.byApprovalType[r.approvalType ?? '(none)'] ?? 0) + r.calls;
+      t.durSum += r.durSum ?? 0;
+      t.durCount += r.durCount;
+      t.lastCall = Math.max(t.lastCall, r.lastCall);
+    }
+    const out = [...byTool.values()]
+      .map(({ durSum, durCount, ...t }) => ({ ...t, avgDurationMs: durCount > 0 ? durSum / durCount : null }))
+      .sort((a, b) => b.calls - a.calls || a.tool.localeCompare(b.tool));
+    return range.limit !== undefined ? out.slice(0, Math.max(0, Math.floor(range.limit))) : out;
+  }
+
+  /** One summary per plan, newest plan first (by its first agent's start). */
+  plans(range: ListRange = {}): PlanSummary[] {
+    const where = ['a.plan_id IS NOT NULL'];
+    const params: unknown[] = [];
+    if (range.since !== undefined) (where.push('a.start_time >= ?'), params.push(range.since));
+    if (range.until !== undefined) (where.push('a.start_time <= ?'), params.push(range.until));
+    const limit = range.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(range.limit))}` : '';
+    const rows = this.db
+      .prepare(
+        `SELECT a.plan_id AS planId, COUNT(*) AS agents,
+           SUM(a.status = 'starting') AS starting, SUM(a.status = 'running') AS running, SUM(a.status = 'completed') AS completed,
+           SUM(a.status = 'failed') AS failed, SUM(a.status = 'terminated') AS terminated,
+           MIN(a.start_time) AS startTime, MAX(a.end_time) AS endTime, SUM(a.end_time IS NULL) AS open,
+           (MAX(r.end_ns) - MIN(r.start_ns)) / 1e6 AS exactMs, COUNT(r.end_ns) AS exactCount
+         FROM agents a LEFT JOIN agent_runs r ON r.agent_id = a.id
+         WHERE ${where.join(' AND ')} GROUP BY a.plan_id ORDER BY startTime DESC, planId${limit}`,
+      )
+      .all(...params) as ({ planId: string; agents: number; startTime: number; endTime: number | null; open: number; exactMs: number | null; exactCount: number } & Record<AgentStatus, number>)[];
+    if (rows.length === 0) return [];
+    // Usage only for the plans on this page: the plan index finds their agents, the agent index their calls.
+    const usage = new Map<string, { modelCalls: number; toolCalls: number; totalTokens: number; costUsd: number; unpricedCalls: number }>();
+    const ids = rows.map((r) => r.planId);
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const u = this.db
+        .prepare(
+          `SELECT a.plan_id AS planId, SUM(t.tool_name IS NULL) AS modelCalls, SUM(t.tool_name IS NOT NULL) AS toolCalls,
+             SUM(t.total_tokens) AS totalTokens, SUM(t.estimated_cost) AS costUsd, COALESCE(SUM(c.unpriced), 0) AS unpricedCalls
+           FROM agents a JOIN telemetry t ON t.agent_id = a.id LEFT JOIN telemetry_calls c ON c.telemetry_id = t.id
+           WHERE a.plan_id IN (${chunk.map(() => '?').join(',')}) GROUP BY a.plan_id`,
+        )
+        .all(...chunk) as ({ planId: string } & { modelCalls: number; toolCalls: number; totalTokens: number; costUsd: number; unpricedCalls: number })[];
+      for (const r of u) usage.set(r.planId, r);
+    }
+    return rows.map((r) => {
+      const byStatus: Record<AgentStatus, number> = { starting: r.starting, running: r.running, completed: r.completed, failed: r.failed, terminated: r.terminated };
+      const ended = r.open === 0;
+      const u = usage.get(r.planId) ?? { modelCalls: 0, toolCalls: 0, totalTokens: 0, costUsd: 0, unpricedCalls: 0 };
+      return {
+        planId: r.planId,
+        agents: r.agents,
+        byStatus,
+        status: r.starting + r.running > 0 ? 'running' : r.failed + r.terminated > 0 ? 'failed' : 'completed',
+        startTime: r.startTime,
+        endTime: ended ? r.endTime : null,
+        // Span times when every run has them; the second-resolution columns otherwise.
+        durationMs: !ended || r.endTime === null ? null : r.exactCount === r.agents && r.exactMs !== null ? r.exactMs : (r.endTime - r.startTime) * 1000,
+        modelCalls: u.modelCalls,
+        toolCalls: u.toolCalls,
+        totalTokens: u.totalTokens,
+        costUsd: u.costUsd,
+        unpricedCalls: u.unpricedCalls,
+      };
+    });
   }
 
   /** Every stored span of a trace, parents before children where times allow. */

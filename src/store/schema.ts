@@ -73,7 +73,7 @@ export const DOCUMENTED_INDEXES: Record<string, string> = {
  *   valid; the link is filled in when the parent's row arrives.
  * - telemetry_calls: one row per telemetry row, with the span it came from and whether its cost
  *   is known (`unpriced`), so an unknown model never reads as a real $0.
- * - spans: every span, so whole traces can be read back offline.
+ * - spans: every span, so whole traces can be read back offline (times in ns).
  */
 const V1_OWN_TABLES = [
   `CREATE TABLE agent_runs (
@@ -119,12 +119,69 @@ const V1_OWN_TABLES = [
     attributes TEXT NOT NULL DEFAULT '{}',
     events TEXT NOT NULL DEFAULT '[]',
     links TEXT NOT NULL DEFAULT '[]',
-    resource TEXT NOT NULL DEFAULT '{}',
-    PRIMARY KEY (trace_id, span_id)
-  ) WITHOUT ROWID`,
+    resource TEXT NOT NULL DEFAULT '{}'
+  )`,
+  // A rowid table with a unique index, not WITHOUT ROWID: span ids are random, and inserting
+  // kilobyte rows in random key order was five times slower than appending them.
+  'CREATE UNIQUE INDEX idx_spans_id ON spans(trace_id, span_id)',
   'CREATE INDEX idx_spans_agent ON spans(agent_id)',
   'CREATE INDEX idx_spans_start ON spans(start_ns)',
   'CREATE INDEX idx_spans_service ON spans(service_name, name)',
+];
+
+/**
+ * Health tables (src/health). Times are epoch milliseconds (`*_ms`): heartbeats and health
+ * changes are judged in seconds or less, finer than the documented tables' epoch seconds.
+ * - health_checks: one row per status change of a health-checked component (history).
+ * - worker_heartbeats: one row per worker, its last heartbeat; `status` is the state a running
+ *   monitor last evaluated (healthy | stale | down); readers recompute it from the time.
+ * - alerts: every alert that fired, with its webhook delivery outcome.
+ */
+const V2_HEALTH_TABLES = [
+  `CREATE TABLE health_checks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    component TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('healthy', 'degraded', 'unhealthy', 'unknown')),
+    previous_status TEXT,
+    message TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    latency_ms REAL,
+    service_name TEXT,
+    host TEXT,
+    process_id INTEGER,
+    time_ms INTEGER NOT NULL
+  )`,
+  'CREATE INDEX idx_health_checks_component_time ON health_checks(component, time_ms)',
+  `CREATE TABLE worker_heartbeats (
+    worker_id TEXT PRIMARY KEY,
+    worker_type TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'healthy' CHECK (status IN ('healthy', 'stale', 'down')),
+    metadata TEXT NOT NULL DEFAULT '{}',
+    host TEXT,
+    process_id INTEGER,
+    beats INTEGER NOT NULL DEFAULT 0,
+    last_heartbeat_ms INTEGER NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL
+  )`,
+  'CREATE INDEX idx_worker_heartbeats_type_status ON worker_heartbeats(worker_type, status)',
+  'CREATE INDEX idx_worker_heartbeats_last_heartbeat ON worker_heartbeats(last_heartbeat_ms)',
+  `CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    rule TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    subject TEXT NOT NULL DEFAULT '',
+    title TEXT NOT NULL,
+    message TEXT NOT NULL,
+    value REAL,
+    threshold REAL,
+    details TEXT NOT NULL DEFAULT '{}',
+    delivery TEXT,
+    time_ms INTEGER NOT NULL
+  )`,
+  'CREATE INDEX idx_alerts_rule_subject_time ON alerts(rule, subject, time_ms)',
+  'CREATE INDEX idx_alerts_time ON alerts(time_ms)',
 ];
 
 export interface Migration {
@@ -144,6 +201,20 @@ export const MIGRATIONS: Migration[] = [
         ? Object.entries(DOCUMENTED_INDEXES).map(([, sql]) => sql.replace('CREATE INDEX', 'CREATE INDEX IF NOT EXISTS'))
         : [AGENTS_DDL, TELEMETRY_DDL, AGENT_USAGE_DDL, ...Object.values(DOCUMENTED_INDEXES)]),
       ...V1_OWN_TABLES,
+    ],
+  },
+  {
+    version: 2,
+    description: 'health tables (health_checks, worker_heartbeats, alerts)',
+    statements: () => V2_HEALTH_TABLES,
+  },
+  {
+    version: 3,
+    description: 'query indexes: agents by start time, and by status then start time (agentrace stats / agents, newest first)',
+    // Without these, "the newest N agents" sorts the whole table (bench/queries.bench.mjs).
+    statements: () => [
+      'CREATE INDEX IF NOT EXISTS idx_agents_start_time ON agents(start_time)',
+      'CREATE INDEX IF NOT EXISTS idx_agents_status_start ON agents(status, start_time)',
     ],
   },
 ];

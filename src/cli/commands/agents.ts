@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { AGENT_STATUSES, type AgentStatus } from '../../store/rows.js';
 import type { AgentRecord } from '../../store/reader.js';
-import { parseLimit, parseTime, print, printJson, UsageError, withStore, type ReadOptions } from '../context.js';
+import { parseLimit, parseRange, print, printJson, UsageError, withStore, type ReadOptions } from '../context.js';
 import * as f from '../format.js';
 
 interface AgentsOptions extends ReadOptions {
@@ -38,15 +38,17 @@ export function registerAgents(program: Command): void {
         if (!(AGENT_STATUSES as readonly string[]).includes(s)) throw new UsageError(`unknown status "${s}": use one of ${AGENT_STATUSES.join(', ')}`);
       }
       if (!['newest', 'oldest', 'duration'].includes(opts.sort)) throw new UsageError(`--sort takes newest, oldest or duration, got "${opts.sort}"`);
+      if (opts.json && opts.csv) throw new UsageError('give --json or --csv, not both');
+      const range = parseRange(opts);
+      const limit = parseLimit(opts.limit);
       withStore(opts, (store) => {
         const rows = store.listAgents({
           status: statuses as AgentStatus[] | undefined,
           type: opts.type,
           plan: opts.plan,
           parent: opts.parent,
-          since: opts.since ? parseTime(opts.since) : undefined,
-          until: opts.until ? parseTime(opts.until) : undefined,
-          limit: parseLimit(opts.limit),
+          ...range,
+          limit,
           order: opts.sort as 'newest' | 'oldest' | 'duration',
         });
         if (opts.json) printJson(rows);

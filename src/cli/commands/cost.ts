@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { SummaryGroup, SummaryRow } from '../../store/reader.js';
-import { parseTime, print, printJson, UsageError, withStore, type ReadOptions } from '../context.js';
+import { parseRange, print, printJson, UsageError, withStore, type ReadOptions } from '../context.js';
 import * as f from '../format.js';
 
 const GROUPS: SummaryGroup[] = ['model', 'provider', 'agent', 'type', 'plan', 'day'];
@@ -24,11 +24,9 @@ export function registerCost(program: Command): void {
     .action((opts: CostOptions) => {
       if (!(GROUPS as string[]).includes(opts.by)) throw new UsageError(`--by takes one of ${GROUPS.join(', ')}, got "${opts.by}"`);
       const by = opts.by as SummaryGroup;
+      const range = parseRange(opts);
       withStore(opts, (store) => {
-        const rows = store.getTelemetrySummary(by, {
-          since: opts.since ? parseTime(opts.since) : undefined,
-          until: opts.until ? parseTime(opts.until) : undefined,
-        });
+        const rows = store.getTelemetrySummary(by, range);
         const total = totals(rows);
         if (opts.json) printJson({ by, rows, total });
         else if (rows.length === 0) print('no model calls recorded in this range');

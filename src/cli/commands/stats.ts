@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { StatsSummary } from '../../store/reader.js';
-import { parseTime, print, printJson, withStore, type ReadOptions } from '../context.js';
+import { parseLimit, parseRange, print, printJson, withStore, type ReadOptions } from '../context.js';
 import * as f from '../format.js';
 
 interface StatsOptions extends ReadOptions {
@@ -20,12 +20,10 @@ export function registerStats(program: Command): void {
     .option('--recent <n>', 'how many recent agents to list', '10')
     .addHelpText('after', '\nExample:\n  agentrace stats --since 24h')
     .action((opts: StatsOptions) => {
+      const range = parseRange(opts);
+      const recent = parseLimit(opts.recent ?? '10', '--recent');
       withStore(opts, (store) => {
-        const s = store.stats({
-          since: opts.since ? parseTime(opts.since) : undefined,
-          until: opts.until ? parseTime(opts.until) : undefined,
-          recent: Number(opts.recent ?? 10),
-        });
+        const s = store.stats({ ...range, recent });
         if (opts.json) printJson(s);
         else print(renderStats(s));
       });

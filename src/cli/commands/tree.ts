@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { TreeNode } from '../../store/reader.js';
-import { print, printJson, UsageError, withStore, type ReadOptions } from '../context.js';
+import { CliError, print, printJson, UsageError, withStore, type ReadOptions } from '../context.js';
 import * as f from '../format.js';
 
 interface TreeOptions extends ReadOptions {
@@ -23,8 +23,14 @@ export function registerTree(program: Command): void {
       if (given !== 1) throw new UsageError('give exactly one of: an agent id, --plan ID, --trace ID');
       withStore(opts, (store) => {
         const roots = store.tree(agentId !== undefined ? { agentId } : opts.plan !== undefined ? { planId: opts.plan } : { traceId: opts.trace! });
+        if (roots.length === 0) {
+          throw new CliError(
+            opts.plan !== undefined
+              ? `no agents in plan "${opts.plan}" (list plans with: agentrace plans)`
+              : `no agent runs in trace "${opts.trace}" (trace ids are 32 hex digits; see agentrace show <agent-id>)`,
+          );
+        }
         if (opts.json) printJson(roots);
-        else if (roots.length === 0) print(opts.plan !== undefined ? `no agents in plan ${opts.plan}` : `no agents in trace ${opts.trace}`);
         else print(renderTree(roots));
       });
     });

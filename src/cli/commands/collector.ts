@@ -1,0 +1,88 @@
+import type { Command } from 'commander';
+import { DEFAULT_COLLECTOR_HOST, DEFAULT_COLLECTOR_PORT, DEFAULT_MAX_BODY_BYTES, startCollector, TOKEN_ENV_VAR } from '../../collector/server.js';
+import { print, resolveDbPath, UsageError } from '../context.js';
+
+interface CollectorCliOptions {
+  host: string;
+  port: string;
+  db?: string;
+  token?: string;
+  forward: string[];
+  maxBodyBytes: string;
+}
+
+function wholeNumber(value: string, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, not ${value}`);
+  return n;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+export function registerCollector(program: Command): void {
+  program
+    .command('collector')
+    .description('receive OTLP/HTTP from any agent process into the local database, and forward it upstream')
+    .option('--host <host>', 'address to listen on', DEFAULT_COLLECTOR_HOST)
+    .option('--port <port>', 'port to listen on (0 picks a free one)', String(DEFAULT_COLLECTOR_PORT))
+    .option('--db <path>', 'database file (default: AGENTRACE_DB, else the nearest .agentrace/monitoring.db)')
+    .option('--token <token>', `bearer token senders must present (default: ${TOKEN_ENV_VAR})`)
+    .option('--forward <url>', 'also send everything to this OTLP/HTTP endpoint (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--max-body-bytes <n>', 'largest request body, compressed and decompressed', String(DEFAULT_MAX_BODY_BYTES))
+    .addHelpText(
+      'after',
+      `
+Point any OTLP exporter at it:
+  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf
+
+Examples:
+  agentrace collector
+  agentrace collector --forward http://localhost:14318 --db swarm.db
+  AGENTRACE_COLLECTOR_TOKEN=s3cret agentrace collector --host 0.0.0.0`,
+    )
+    .action(async (opts: CollectorCliOptions) => {
+      const port = wholeNumber(opts.port, '--port', 0, 65535);
+      const maxBodyBytes = wholeNumber(opts.maxBodyBytes, '--max-body-bytes', 1024, 2 ** 31 - 1);
+      const token = opts.token ?? (process.env[TOKEN_ENV_VAR] || undefined);
+      for (const url of opts.forward) {
+        try {
+          new URL(url);
+        } catch {
+          throw new UsageError(`--forward ${url} is not a URL (e.g. http://localhost:14318)`);
+        }
+      }
+      if (!isLoopback(opts.host) && !token) {
+        process.stderr.write(`agentrace: warning: listening on ${opts.host} without a token; anyone who can reach it can write to the database. Set --token or ${TOKEN_ENV_VAR}.\n`);
+      }
+      const collector = await startCollector({ host: opts.host, port, db: resolveDbPath(opts.db), token, forward: opts.forward, maxBodyBytes });
+      print(
+        [
+          `agentrace collector listening on ${collector.url}`,
+          `  OTLP/HTTP:   POST ${collector.url}/v1/traces  /v1/metrics  /v1/logs  (protobuf or JSON, gzip ok)`,
+          `  database:    ${collector.dbPath}`,
+          `  agents:      OTEL_EXPORTER_OTLP_ENDPOINT=${collector.url} OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf${token ? ' OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer <token>"' : ''}`,
+          `  prometheus:  ${collector.url}/metrics   health: ${collector.url}/healthz  ${collector.url}/readyz`,
+          `  jaeger API:  ${collector.url}/api/services`,
+          ...(opts.forward.length > 0 ? [`  forwarding:  ${opts.forward.join(', ')}`] : []),
+          'Ctrl-C stops it (everything received is written first).',
+        ].join('\n'),
+      );
+      await new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          process.stderr.write(`agentrace: ${signal}: writing what was received and stopping\n`);
+          collector.close().then(resolve, (err: unknown) => {
+            process.stderr.write(`agentrace: collector shutdown: ${String(err)}\n`);
+            resolve();
+          });
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      const s = collector.stats();
+      print(`stopped: ${s.traces.accepted} spans, ${s.metrics.accepted} metric points, ${s.logs.accepted} log records accepted; ${s.ingest.written} rows written, ${s.ingest.failed} failed`);
+    });
+}

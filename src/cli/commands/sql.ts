@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { ReadOnlyQueryError, type RowStream, type RowValue } from '../../store/table-export.js';
+import { readOnlyQuery } from '../../store/table-export.js';
+import { CliError, parseLimit, print, withStoreAsync, type ReadOptions } from '../context.js';
+import * as f from '../format.js';
+import { withOutput, writeRows } from '../row-output.js';
+
+interface SqlOptions extends ReadOptions {
+  limit: string;
+}
+
+export function registerSql(program: Command): void {
+  program
+    .command('sql')
+    .description('run one read-only SQL query (the database is opened read-only; writes are refused)')
+    .argument('<query>', 'one SQL statement, quoted')
+    .option('--limit <n>', 'at most this many rows (0: all)', '1000')
+    .option('--db <path>', 'database file')
+    .option('--json', 'print JSON (an array of objects)')
+    .addHelpText(
+      'after',
+      `\nExamples:\n  agentrace sql "SELECT model, SUM(total_tokens) AS tokens FROM telemetry GROUP BY model"\n  agentrace sql "SELECT * FROM agents WHERE status = 'failed'" --json`,
+    )
+    .action(async (query: string, opts: SqlOptions) => {
+      const limit = parseLimit(opts.limit);
+      await withStoreAsync(opts, async (store) => {
+        let rows: RowStream;
+        try {
+          rows = readOnlyQuery(store.db, query);
+        } catch (err) {
+          if (err instanceof ReadOnlyQueryError) throw new CliError(err.message);
+          throw err;
+        }
+        try {
+          if (opts.json) {
+            await withOutput(undefined, (out) => writeRows(rows, 'json', out, limit === 0 ? {} : { limit }));
+            return;
+          }
+          if (rows.columns.length === 0) {
+            print('ok (the statement returns no rows)');
+            return;
+          }
+          const body: string[][] = [];
+          let more = false;
+          for (const row of rows.rows) {
+            if (limit !== 0 && body.length >= limit) {
+              more = true;
+              break;
+            }
+            body.push(row.map(cell));
+          }
+          rows.rows.return?.();
+          if (body.length === 0) print(`${rows.columns.join('  ')}\n(no rows)`);
+          else print(f.table(rows.columns, body, { flex: rows.columns.length - 1 }));
+          if (more) process.stderr.write(`(first ${limit} rows shown; use --limit N, or --limit 0 for all)\n`);
+        } catch (err) {
+          // Errors while stepping (a bad cast, a missing function at run time) are the query's.
+          if ((err as { code?: string }).code?.startsWith('SQLITE_')) throw new CliError(`SQL error: ${(err as Error).message}`);
+          throw err;
+        }
+      });
+    });
+}
+
+function cell(v: RowValue): string {
+  if (v === null) return 'NULL';
+  if (Buffer.isBuffer(v)) return `<blob ${v.length} bytes>`;
+  return String(v);
+}

@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import type { ToolStatsRow } from '../../store/reader.js';
+import { parseLimit, parseRange, print, printJson, withStore, type ReadOptions } from '../context.js';
+import * as f from '../format.js';
+
+interface ToolsOptions extends ReadOptions {
+  since?: string;
+  until?: string;
+  limit: string;
+}
+
+export function registerTools(program: Command): void {
+  program
+    .command('tools')
+    .description('tool calls per tool, with approval stats: approved, denied, by approval type')
+    .option('--since <time>', 'calls since (24h, 7d, 2026-11-01)')
+    .option('--until <time>', 'calls until')
+    .option('--limit <n>', 'at most this many tools (most called first)', '50')
+    .option('--db <path>', 'database file')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  agentrace tools --since 7d\n  agentrace tools --json')
+    .action((opts: ToolsOptions) => {
+      const range = parseRange(opts);
+      const limit = parseLimit(opts.limit);
+      withStore(opts, (store) => {
+        const rows = store.toolStats({ ...range, limit });
+        if (opts.json) printJson(rows);
+        else if (rows.length === 0) print('no tool calls recorded in this range');
+        else print(renderTools(rows));
+      });
+    });
+}
+
+export function renderTools(rows: ToolStatsRow[]): string {
+  return f.table(
+    ['tool', 'calls', 'approved', 'denied', 'unrecorded', 'agents', 'avg time', 'last call', 'by approval type'],
+    rows.map((r) => [
+      r.tool,
+      String(r.calls),
+      String(r.approved),
+      r.denied > 0 ? f.paint(String(r.denied), 'red') : '0',
+      String(r.unrecorded),
+      String(r.agents),
+      f.duration(r.avgDurationMs),
+      f.time(r.lastCall),
+      Object.entries(r.byApprovalType)
+        .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    ]),
+    { right: [1, 2, 3, 4, 5, 6], flex: 8 },
+  );
+}

@@ -1,0 +1,16 @@
+export { HealthMonitor, type HealthMonitorOptions } from './health-monitor.js';
+export { HEALTH_STATES, worstOf, type HealthState, type CheckResult, type HealthCheckDefinition, type ComponentHealth, type HealthChangeEvent } from './types.js';
+export { HEALTH_METRIC, registerHealthGauges, type HealthCache } from './metrics.js';
+export { HeartbeatTracker, workerState, DEFAULT_STALE_AFTER_MS, DEFAULT_DOWN_AFTER_MS, type WorkerState, type WorkerStatus, type HeartbeatInput, type HeartbeatThresholds } from './heartbeats.js';
+export { findZombies, reapZombies, zombiesCheck, processAlive, DEFAULT_SILENT_AFTER_MS, type ZombieAgent, type ZombieOptions, type ZombieReason } from './zombies.js';
+export { AlertManager, type Alert, type AlertManagerOptions, type WebhookBody } from './alerts.js';
+export { loadAlertConfig, validateAlertConfig, AlertConfigError, type AlertConfig, type AlertRule, type AlertSeverity, type WebhookConfig } from './alert-config.js';
+export { livenessHandler, readinessHandler, healthRoutes, type HealthHandler, type HealthView } from './http.js';
+export { durationMs, type Duration } from './duration.js';
+export { eventLoopCheck, type EventLoopCheckOptions } from './checks/event-loop.js';
+export { memoryCheck, type MemoryCheckOptions } from './checks/memory.js';
+export { sqliteCheck, type SqliteCheckOptions } from './checks/sqlite.js';
+export { httpCheck, ollamaCheck, type HttpCheckOptions } from './checks/http.js';
+export { exporterCheck, ExportCounter, countExports, sqliteProcessorSource, type ExportStats, type ExportStatsSource, type ExporterCheckOptions } from './checks/exporter.js';
+export { HealthStore } from '../store/health-store.js';
+export type { HealthChangeRecord, WorkerRecord, AlertRecord } from '../store/health-store.js';
