@@ -1,7 +1,8 @@
 // A multi-agent orchestration that needs no API key and no network: a planner agent plans a
 // change, runs a developer, a tester and a reviewer in parallel (the reviewer fails), and a
 // documenter under the developer. Model calls are simulated with realistic usage from two
-// providers; everything lands in the default database (.agentrace/monitoring.db).
+// providers (and one self-hosted model with no known price); everything lands in the default
+// database (.agentrace/monitoring.db).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createMonitor } from 'agentrace';
@@ -11,6 +12,12 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const planId = `DEMO-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}`;
 
 const monitor = createMonitor({ serviceName: 'agentrace-demo' });
+// --serve keeps the process (and its metrics endpoint) up after the run, for Prometheus and Grafana.
+const serve = process.argv.includes('--serve');
+if (serve) {
+  monitor.health.registerDefaults();
+  for (const worker of ['planner', 'developer', 'tester', 'reviewer']) monitor.heartbeat(`demo-${worker}`, { type: 'demo-agent' });
+}
 
 await monitor.withAgent({ type: 'planner', name: 'planner', planId, category: 'orchestration' }, async (planner) => {
   await sleep(30);
@@ -31,6 +38,8 @@ await monitor.withAgent({ type: 'planner', name: 'planner', planId, category: 'o
       await monitor.withAgent({ type: 'documenter', category: 'engineering' }, async (doc) => {
         await sleep(20);
         doc.recordUsage({ provider: 'openai', model: 'gpt-4o-mini', inputTokens: 3_100, outputTokens: 900, durationMs: 800 });
+        // A self-hosted model with no price in the table: stored and shown as "unpriced", not as $0.
+        doc.recordUsage({ provider: 'vllm', model: 'qwen3-coder-30b', inputTokens: 2_200, outputTokens: 400, durationMs: 650 });
       });
     }),
     monitor.withAgent({ type: 'tester', category: 'engineering' }, async (tester) => {
@@ -49,7 +58,8 @@ await monitor.withAgent({ type: 'planner', name: 'planner', planId, category: 'o
   ]);
 });
 
-await monitor.shutdown();
+if (serve) await monitor.forceFlush();
+else await monitor.shutdown();
 
 const db = monitor.sqlite?.path ?? '.agentrace/monitoring.db';
 const run = (...args) => {
@@ -67,3 +77,15 @@ Next:
   npx agentrace cost --by model
   npx agentrace stats --json
 The database is SQLite: sqlite3 ${db} 'SELECT * FROM agents'`);
+
+if (serve) {
+  const port = process.env.OTEL_EXPORTER_PROMETHEUS_PORT || '9464';
+  const host = process.env.OTEL_EXPORTER_PROMETHEUS_HOST || 'localhost';
+  console.log(monitor.prometheus
+    ? `\nServing metrics at http://${host}:${port}/metrics until Ctrl-C (SIGINT) or SIGTERM.`
+    : '\nServing until Ctrl-C (SIGINT) or SIGTERM; set OTEL_METRICS_EXPORTER=prometheus for a metrics endpoint.');
+  const stop = () => monitor.shutdown().finally(() => process.exit(process.exitCode ?? 0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  setInterval(() => {}, 1 << 30);
+}

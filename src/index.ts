@@ -3,6 +3,7 @@ export { AgentRun, agentRunFromContext, type ToolInput, type UsageInput } from '
 export { BAGGAGE_PARENT_AGENT_ID, BAGGAGE_PLAN_ID } from './agents/propagation.js';
 export { SqliteSpanProcessor, type SqliteSpanProcessorOptions, type SqliteSpanProcessorStats } from './store/sqlite-span-processor.js';
 export { MonitoringStore, AgentNotFoundError } from './store/reader.js';
+export { jaegerRoutes, type JaegerHandler } from './collector/jaeger/index.js';
 export type { AgentRecord, AgentFilter, TelemetryEntry, TokenTotals, SummaryGroup, SummaryRow, StatsSummary, TreeNode, SpanRecord, TimeRange } from './store/reader.js';
 export { openDatabase, defaultDbPath, StoreError, DEFAULT_DB_PATH } from './store/database.js';
 export { SCHEMA_VERSION } from './store/schema.js';
@@ -14,4 +15,5 @@ export { PriceTable, PricingError, loadPricingFile, parsePricingOverride, type P
 export { parseUsage, safeParseUsage, detectProvider, StreamUsageAccumulator, StreamTextUsageParser, UsageParseError } from './telemetry/parsers.js';
 export { MetricsSpanProcessor, SpanMetrics, METRIC, metricReadersFromEnv } from './metrics/index.js';
 export * as semconv from './semconv.js';
+export { LogManager, stripAnsi, type LogInfo } from './agents/log-manager.js';
 export * from './health/index.js';

@@ -1,0 +1,118 @@
+// Overhead of model-call capture on a streamed call: time to first chunk and total time, with
+// and without `--import agentrace/register`, against the same local SSE server in the same run.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const REGISTER = pathToFileURL(fileURLToPath(new URL('../dist/instrumentation/register.js', import.meta.url))).href;
+const CHUNKS = 40;
+
+function chunk(i, model) {
+  const base = { id: 'chatcmpl-b', object: 'chat.completion.chunk', created: 1, model };
+  if (i === CHUNKS - 1) return `data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 900, completion_tokens: 120, total_tokens: 1020, prompt_tokens_details: { cached_tokens: 512 } } })}\n\ndata: [DONE]\n\n`;
+  return `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: `tok${i} ` }, finish_reason: null }] })}\n\n`;
+}
+
+function startServer() {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      let i = 0;
+      // Chunks one event-loop turn apart, as a fast model streams them.
+      const next = () => {
+        if (i >= CHUNKS) return res.end();
+        res.write(chunk(i++, 'gpt-4o-mini'));
+        setImmediate(next);
+      };
+      next();
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const APP = `
+const url = process.env.BENCH_URL + '/v1/chat/completions';
+const n = Number(process.env.BENCH_CALLS);
+const ttfc = [], total = [];
+const body = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+for (let i = 0; i < n + 3; i++) {
+  const t0 = performance.now();
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const reader = res.body.getReader();
+  let first;
+  for (;;) { const { done } = await reader.read(); if (first === undefined) first = performance.now() - t0; if (done) break; }
+  // the first three calls warm up the JIT and the connection pool
+  if (i >= 3) { ttfc.push(first); total.push(performance.now() - t0); }
+}
+const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
+console.log(JSON.stringify({ ttfc: median(ttfc), total: median(total) }));
+`;
+
+function runApp(dir, env, withHook) {
+  return new Promise((resolve, reject) => {
+    const args = withHook ? ['--import', REGISTER, 'app.mjs'] : ['app.mjs'];
+    const child = spawn(process.execPath, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) reject(new Error(`bench app exited ${code}: ${err}`));
+      else resolve(JSON.parse(out.trim().split('\n').at(-1)));
+    });
+  });
+}
+
+export default async function ({ quick }) {
+  const calls = quick ? 15 : 60;
+  const rounds = quick ? 1 : 3;
+  const server = await startServer();
+  const dir = mkdtempSync(join(tmpdir(), 'agentrace-bench-capture-'));
+  try {
+    writeFileSync(join(dir, 'app.mjs'), APP);
+    const env = {
+      ...process.env,
+      BENCH_URL: `http://127.0.0.1:${server.address().port}`,
+      BENCH_CALLS: String(calls),
+      AGENTRACE_DB: join(dir, 'monitoring.db'),
+      AGENTRACE_LOG: 'silent',
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_METRICS_EXPORTER: 'none',
+    };
+    delete env.NODE_OPTIONS;
+    const base = [];
+    const hooked = [];
+    // Interleaved rounds, so drift in machine load hits both sides alike.
+    for (let r = 0; r < rounds; r++) {
+      base.push(await runApp(dir, env, false));
+      hooked.push(await runApp(dir, env, true));
+    }
+    const best = (xs, k) => Math.min(...xs.map((x) => x[k]));
+    const b = { ttfc: best(base, 'ttfc'), total: best(base, 'total') };
+    const h = { ttfc: best(hooked, 'ttfc'), total: best(hooked, 'total') };
+    return {
+      name: 'capture',
+      results: {
+        'streamed call, time to first chunk, bare (ms)': Number(b.ttfc.toFixed(3)),
+        'streamed call, time to first chunk, with hook (ms)': Number(h.ttfc.toFixed(3)),
+        'time to first chunk ratio (hook / bare)': Number((h.ttfc / b.ttfc).toFixed(3)),
+        'streamed call, total, bare (ms)': Number(b.total.toFixed(3)),
+        'streamed call, total, with hook (ms)': Number(h.total.toFixed(3)),
+        'total time ratio (hook / bare)': Number((h.total / b.total).toFixed(3)),
+      },
+      notes: [
+        `${CHUNKS}-event SSE stream from a local server on 127.0.0.1, ${calls} calls per process after 3 warm-up calls; median per process, best of ${rounds} interleaved process pair(s).`,
+        'With the hook every call is also parsed for usage and written as a chat span + telemetry row (SQLite); exporters off.',
+      ],
+    };
+  } finally {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,86 @@
+import { detectProviderFromPath, type PathMatch } from '../src/telemetry/parsers.js';
+
+/** A request recognised as a model call, by its path (never its host). */
+export interface LlmRequest {
+  match: PathMatch;
+  /** `gen_ai.request.model`, from the body (or Gemini's path). */
+  model: string | undefined;
+  /** The request asks for a streamed answer. */
+  stream: boolean;
+  serverAddress: string;
+  serverPort: number;
+  /** Prompt JSON, capped; only when content capture is on. */
+  input?: string;
+}
+
+/** Request bodies larger than this are not parsed for the model name. */
+const MAX_PARSED_BODY = 8 * 1024 * 1024;
+
+const utf8 = new TextDecoder('utf-8');
+
+function bodyJson(body: unknown): Record<string, unknown> | undefined {
+  let text: string | undefined;
+  if (typeof body === 'string') text = body;
+  else if (body instanceof Uint8Array) text = body.byteLength <= MAX_PARSED_BODY ? utf8.decode(body) : undefined;
+  else if (body instanceof ArrayBuffer) text = body.byteLength <= MAX_PARSED_BODY ? utf8.decode(new Uint8Array(body)) : undefined;
+  // Streams, FormData and Blobs are left alone: reading them would consume the app's body.
+  if (text === undefined || text.length > MAX_PARSED_BODY) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `text` cut to at most `maxBytes` UTF-8 bytes (roughly: cut by characters, then marked). */
+export function capText(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  const cut = Buffer.from(text, 'utf8').subarray(0, Math.max(0, maxBytes - 3)).toString('utf8');
+  // A multi-byte character cut in half decodes as U+FFFD; drop it.
+  return `${cut.replace(/\uFFFD$/, '')}…`;
+}
+
+const PROMPT_FIELDS = ['system', 'systemInstruction', 'instructions', 'messages', 'input', 'prompt', 'contents'];
+
+function promptOf(json: Record<string, unknown>, maxBytes: number): string | undefined {
+  const picked: Record<string, unknown> = {};
+  for (const key of PROMPT_FIELDS) if (json[key] !== undefined) picked[key] = json[key];
+  if (Object.keys(picked).length === 0) return undefined;
+  return capText(JSON.stringify(picked), maxBytes);
+}
+
+const COMPLETION_FIELDS = ['choices', 'content', 'candidates', 'output', 'message', 'response', 'data'];
+
+/** The completion part of a non-streamed response body, capped; for content capture. */
+export function completionOf(json: unknown, maxBytes: number): string | undefined {
+  if (typeof json !== 'object' || json === null) return undefined;
+  const obj = json as Record<string, unknown>;
+  const picked: Record<string, unknown> = {};
+  for (const key of COMPLETION_FIELDS) if (obj[key] !== undefined) picked[key] = obj[key];
+  if (Object.keys(picked).length === 0) return undefined;
+  return capText(JSON.stringify(picked), maxBytes);
+}
+
+/**
+ * The model call a fetch is about to make, or undefined when it is not one. Provider and body
+ * format come from the path, so a gateway, proxy or local OpenAI-compatible server is recognised
+ * the same as the provider's own host.
+ */
+export function recognizeRequest(url: URL, method: string, body: unknown, content: { capture: boolean; maxBytes: number }): LlmRequest | undefined {
+  if (method.toUpperCase() !== 'POST') return undefined;
+  const match = detectProviderFromPath(url.pathname + url.search);
+  if (match === undefined) return undefined;
+  const json = bodyJson(body);
+  const fromPath = /\/models\/([^/:]+):/.exec(url.pathname)?.[1];
+  const model = typeof json?.['model'] === 'string' ? (json['model'] as string) : fromPath !== undefined ? decodeURIComponent(fromPath) : undefined;
+  // Ollama's native API streams unless told not to.
+  const stream = json?.['stream'] === true || match.stream || (match.provider === 'ollama' && json?.['stream'] !== false);
+  const port = url.port !== '' ? Number(url.port) : url.protocol === 'http:' ? 80 : 443;
+  const request: LlmRequest = { match, model, stream, serverAddress: url.hostname.replace(/^\[(.*)\]$/, '$1'), serverPort: port };
+  if (content.capture && json !== undefined) {
+    const input = promptOf(json, content.maxBytes);
+    if (input !== undefined) request.input = input;
+  }
+  return request;
+}
