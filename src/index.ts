@@ -17,3 +17,4 @@ export { MetricsSpanProcessor, SpanMetrics, METRIC, metricReadersFromEnv } from 
 export * as semconv from './semconv.js';
 export { LogManager, stripAnsi, type LogInfo } from './agents/log-manager.js';
 export * from './health/index.js';
+export { startCollector, DEFAULT_COLLECTOR_PORT, type CollectorOptions, type CollectorStats, type RunningCollector } from './collector/server.js';

@@ -61,11 +61,38 @@ function firstNum(attrs: Attributes, ...keys: string[]): number | undefined {
   return undefined;
 }
 
+/**
+ * The GenAI operation of a span: `gen_ai.operation.name`, else the operation other
+ * instrumentations' own span kinds stand for (OpenInference `openinference.span.kind`,
+ * OpenLLMetry `traceloop.span.kind` / `llm.request.type`).
+ */
 export function operationOf(span: SpanData): string | undefined {
-  return str(span.attributes, A.GEN_AI_OPERATION_NAME);
+  const a = span.attributes;
+  const op = str(a, A.GEN_AI_OPERATION_NAME);
+  if (op !== undefined) return op;
+  const oi = str(a, A.OPENINFERENCE_SPAN_KIND);
+  if (oi !== undefined) return OPENINFERENCE_OPERATIONS[oi.toUpperCase()];
+  const tl = str(a, A.TRACELOOP_SPAN_KIND);
+  if (tl === A.TRACELOOP_KIND_AGENT) return A.OP_INVOKE_AGENT;
+  if (tl === A.TRACELOOP_KIND_TOOL) return A.OP_EXECUTE_TOOL;
+  const requestType = str(a, A.LLM_REQUEST_TYPE);
+  return requestType === undefined ? undefined : LLM_REQUEST_TYPE_OPERATIONS[requestType];
 }
 
-/** An agent run: `invoke_agent` spans. */
+const OPENINFERENCE_OPERATIONS: Record<string, string> = {
+  [A.OI_KIND_AGENT]: A.OP_INVOKE_AGENT,
+  [A.OI_KIND_TOOL]: A.OP_EXECUTE_TOOL,
+  [A.OI_KIND_LLM]: A.OP_CHAT,
+  [A.OI_KIND_EMBEDDING]: A.OP_EMBEDDINGS,
+};
+
+const LLM_REQUEST_TYPE_OPERATIONS: Record<string, string> = {
+  chat: A.OP_CHAT,
+  completion: A.OP_TEXT_COMPLETION,
+  embedding: A.OP_EMBEDDINGS,
+};
+
+/** An agent run: `invoke_agent` spans (and OpenInference / OpenLLMetry agent spans). */
 export function isAgentSpan(span: SpanData): boolean {
   return operationOf(span) === A.OP_INVOKE_AGENT;
 }
@@ -110,7 +137,7 @@ export function finalStatusOf(span: SpanData): AgentStatus {
 export function agentRowFromSpan(span: SpanData, parentAgentId?: string | null): AgentRow {
   const a = span.attributes;
   const id = agentIdOf(span);
-  const name = str(a, A.GEN_AI_AGENT_NAME) ?? str(a, A.AGENTRACE_AGENT_TYPE) ?? span.name;
+  const name = str(a, A.GEN_AI_AGENT_NAME) ?? str(a, A.AGENTRACE_AGENT_TYPE) ?? str(a, A.OI_AGENT_NAME) ?? str(a, A.TRACELOOP_ENTITY_NAME) ?? span.name;
   const ended = span.endTimeUnixNano !== undefined;
   const status: AgentStatus = ended ? finalStatusOf(span) : 'starting';
   const exitCode = num(a, A.AGENTRACE_EXIT_CODE);
@@ -150,15 +177,48 @@ export function statusChangesFromSpan(span: SpanData, from = 0): AgentStatusChan
   return out;
 }
 
-/** Usage carried by a model-call span, reading current and deprecated GenAI names. */
+/** The provider a model-call span names, in any of the instrumentations' spellings. */
+export function providerOf(a: Attributes): string | undefined {
+  return str(a, A.GEN_AI_PROVIDER_NAME) ?? str(a, A.GEN_AI_SYSTEM) ?? str(a, A.OI_LLM_PROVIDER) ?? str(a, A.OI_LLM_SYSTEM);
+}
+
+/** The model a model-call span names: the response's model first, then the request's. */
+export function modelOf(a: Attributes): string | undefined {
+  return (
+    str(a, A.GEN_AI_RESPONSE_MODEL) ??
+    str(a, A.GEN_AI_REQUEST_MODEL) ??
+    str(a, A.OI_LLM_RESPONSE_MODEL_NAME) ??
+    str(a, A.OI_LLM_MODEL_NAME) ??
+    str(a, A.OI_LLM_REQUEST_MODEL_NAME)
+  );
+}
+
+/**
+ * Usage carried by a model-call span, reading current and deprecated GenAI names and the
+ * OpenLLMetry (`gen_ai.usage.prompt_tokens`, `llm.usage.*`, `*_input_tokens`) and OpenInference
+ * (`llm.token_count.*`) variants; cache writes as `cache_creation` or `cache_write`.
+ *
+ * Input is normalised to DESIGN.md's rule (input includes cache reads and writes). The GenAI
+ * conventions, OpenLLMetry and OpenInference all count cache inside input already; an Anthropic
+ * span whose input is smaller than its cache tokens was recorded with Anthropic's own meaning
+ * (`input_tokens` excludes cache), so the cache is added to it.
+ */
 export function usageFromAttributes(a: Attributes): TokenUsage | undefined {
-  const input = firstNum(a, A.GEN_AI_USAGE_INPUT_TOKENS, A.GEN_AI_USAGE_PROMPT_TOKENS);
-  const output = firstNum(a, A.GEN_AI_USAGE_OUTPUT_TOKENS, A.GEN_AI_USAGE_COMPLETION_TOKENS);
+  const input = firstNum(a, A.GEN_AI_USAGE_INPUT_TOKENS, A.GEN_AI_USAGE_PROMPT_TOKENS, A.OI_TOKEN_COUNT_PROMPT, A.LLM_USAGE_PROMPT_TOKENS);
+  const output = firstNum(a, A.GEN_AI_USAGE_OUTPUT_TOKENS, A.GEN_AI_USAGE_COMPLETION_TOKENS, A.OI_TOKEN_COUNT_COMPLETION, A.LLM_USAGE_COMPLETION_TOKENS);
   if (input === undefined && output === undefined) return undefined;
-  const cacheRead = firstNum(a, A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, A.GEN_AI_USAGE_CACHE_READ_TOKENS_ALT) ?? 0;
-  const cacheCreation = firstNum(a, A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, A.GEN_AI_USAGE_CACHE_CREATION_TOKENS_ALT) ?? 0;
-  const reasoning = num(a, A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS) ?? 0;
-  const inputTokens = input ?? 0;
+  const cacheRead = firstNum(a, A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, A.GEN_AI_USAGE_CACHE_READ_TOKENS_ALT, A.OI_TOKEN_COUNT_CACHE_READ) ?? 0;
+  const cacheCreation =
+    firstNum(
+      a,
+      A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+      A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS_ANTHROPIC_SDK,
+      A.GEN_AI_USAGE_CACHE_CREATION_TOKENS_ALT,
+      A.OI_TOKEN_COUNT_CACHE_WRITE,
+    ) ?? 0;
+  const reasoning = firstNum(a, A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, A.OI_TOKEN_COUNT_REASONING, A.GEN_AI_USAGE_REASONING_TOKENS_ALT) ?? 0;
+  let inputTokens = input ?? 0;
+  if (inputTokens < cacheRead + cacheCreation && providerOf(a)?.toLowerCase().startsWith('anthropic')) inputTokens += cacheRead + cacheCreation;
   const outputTokens = output ?? 0;
   return {
     inputTokens,
@@ -181,6 +241,11 @@ export function isToolSpan(span: SpanData): boolean {
   return op === A.OP_EXECUTE_TOOL || (op === undefined && str(span.attributes, A.GEN_AI_TOOL_NAME) !== undefined);
 }
 
+function toolNameOf(span: SpanData): string {
+  const a = span.attributes;
+  return str(a, A.GEN_AI_TOOL_NAME) ?? str(a, A.OI_TOOL_NAME) ?? str(a, A.TRACELOOP_ENTITY_NAME) ?? span.name;
+}
+
 function toolArgs(a: Attributes): string | null {
   const v = a[A.GEN_AI_TOOL_CALL_ARGUMENTS];
   if (v === undefined || v === null) return null;
@@ -201,7 +266,7 @@ export function telemetryFromSpan(span: SpanData, agentId: string, price?: CostF
   // Rows are built field by field: on Node 20, `{ ...base, many more }` costs tens of microseconds per call.
   if (isModelCallSpan(span)) {
     const usage = usageFromAttributes(a) ?? NO_USAGE;
-    const model = str(a, A.GEN_AI_RESPONSE_MODEL) ?? str(a, A.GEN_AI_REQUEST_MODEL);
+    const model = modelOf(a);
     const engineId = str(a, A.AGENTRACE_ENGINE_ID);
     let cost = num(a, A.AGENTRACE_COST_USD);
     let unpriced = bool(a, A.AGENTRACE_COST_UNPRICED) ?? false;
@@ -221,7 +286,7 @@ export function telemetryFromSpan(span: SpanData, agentId: string, price?: CostF
       totalTokens: usage.totalTokens,
       estimatedCost: cost,
       model: model ?? null,
-      provider: str(a, A.GEN_AI_PROVIDER_NAME) ?? str(a, A.GEN_AI_SYSTEM) ?? null,
+      provider: providerOf(a) ?? null,
       toolName: null,
       toolArgs: null,
       toolApproved: null,
@@ -249,7 +314,7 @@ export function telemetryFromSpan(span: SpanData, agentId: string, price?: CostF
       estimatedCost: 0,
       model: null,
       provider: null,
-      toolName: str(a, A.GEN_AI_TOOL_NAME) ?? span.name,
+      toolName: toolNameOf(span),
       toolArgs: toolArgs(a),
       toolApproved: bool(a, A.AGENTRACE_TOOL_APPROVED) ?? null,
       toolApprovalType: str(a, A.AGENTRACE_TOOL_APPROVAL_TYPE) ?? null,

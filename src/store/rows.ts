@@ -99,4 +99,9 @@ export type WriteOp =
    * `agentLive`: the writer knows the agent row exists and has not ended, and skips the lookup.
    */
   | { kind: 'telemetry'; row: TelemetryRow; dedupe: boolean; agentLive?: boolean }
-  | { kind: 'span'; row: SpanRow };
+  | { kind: 'span'; row: SpanRow }
+  /**
+   * The collector learnt that span `spanId` belongs to agent run `agentId`: its stored descendants
+   * that were waiting for an owner (no agent yet, or the trace's synthetic agent) move to it.
+   */
+  | { kind: 'reown'; traceId: string; spanId: string; agentId: string };

@@ -68,7 +68,28 @@ export class SqliteWriter {
         VALUES (@id, NULL, NULL, @agentType, @status, @processId, @startTime, @endTime, NULL, NULL, NULL)
         ON CONFLICT(id) DO UPDATE SET start_time = MIN(agents.start_time, excluded.start_time), end_time = MAX(COALESCE(agents.end_time, 0), excluded.end_time)`),
       stubAgent: p(`INSERT OR IGNORE INTO agents (id, agent_type, status, start_time) VALUES (?, 'unknown', 'running', ?)`),
-      telemetryExists: p('SELECT 1 FROM telemetry_calls WHERE span_id = ? AND trace_id = ?'),
+      // IS, not =: telemetry from log events (coding agents) may have no trace id.
+      telemetryExists: p('SELECT 1 FROM telemetry_calls WHERE span_id = ? AND trace_id IS ?'),
+      // Descendants of a span still waiting for an owner: no agent, or the trace's synthetic one.
+      // The walk stops at spans owned by a real agent (an agent span owns itself).
+      reownSpans: p(`WITH RECURSIVE sub(span_id) AS (
+          SELECT span_id FROM spans WHERE trace_id = @traceId AND parent_span_id = @spanId AND (agent_id IS NULL OR agent_id = @synthetic)
+          UNION
+          SELECT c.span_id FROM spans c JOIN sub ON c.parent_span_id = sub.span_id
+            WHERE c.trace_id = @traceId AND (c.agent_id IS NULL OR c.agent_id = @synthetic)
+        )
+        UPDATE spans SET agent_id = @agentId WHERE trace_id = @traceId AND span_id IN (SELECT span_id FROM sub) RETURNING span_id`),
+      reownTokens: p(`SELECT COALESCE(SUM(total_tokens), 0) AS tokens FROM telemetry WHERE agent_id = @synthetic
+          AND id IN (SELECT telemetry_id FROM telemetry_calls WHERE trace_id = @traceId AND span_id = @spanId)`),
+      reownTelemetry: p(`UPDATE telemetry SET agent_id = @agentId WHERE agent_id = @synthetic
+          AND id IN (SELECT telemetry_id FROM telemetry_calls WHERE trace_id = @traceId AND span_id = @spanId)`),
+      // Agent runs directly under a re-owned span (or under the span itself) gain their parent.
+      reownChildAgents: p(`UPDATE agents SET parent_id = @agentId WHERE parent_id IS NULL AND id <> @agentId AND id IN (
+          SELECT r.agent_id FROM agent_runs r JOIN spans s ON s.trace_id = r.trace_id AND s.span_id = r.span_id
+          WHERE r.trace_id = @traceId AND s.parent_span_id = @spanId)`),
+      dropEmptyUsage: p('DELETE FROM agent_usage WHERE agent_id = ? AND execution_count = 0 AND total_tokens <= 0'),
+      dropEmptySynthetic: p(`DELETE FROM agents WHERE id = @synthetic AND NOT EXISTS (SELECT 1 FROM telemetry WHERE agent_id = @synthetic)
+          AND NOT EXISTS (SELECT 1 FROM agents c WHERE c.parent_id = @synthetic)`),
       insertTelemetry: p(`INSERT INTO telemetry (agent_id, timestamp, input_tokens, output_tokens, cached_tokens, cache_creation_tokens, cache_read_tokens,
           total_tokens, estimated_cost, model, provider, tool_name, tool_args, tool_approved, tool_approval_type, engine_id)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -129,6 +150,38 @@ export class SqliteWriter {
       case 'span':
         this.s.insertSpan!.run(op.row);
         return;
+      case 'reown':
+        this.reown(op.traceId, op.spanId, op.agentId);
+        return;
+    }
+  }
+
+  private reown(traceId: string, spanId: string, agentId: string): void {
+    const synthetic = `trace-${traceId}`;
+    if (agentId === synthetic) return;
+    const moved = this.s.reownSpans!.all({ traceId, spanId, agentId, synthetic }) as { span_id: string }[];
+    const agent = this.s.agentForTelemetry!.get(agentId) as { end_time: number | null; name: string | null } | undefined;
+    const syntheticRun = this.s.agentForTelemetry!.get(synthetic) as { end_time: number | null; name: string | null } | undefined;
+    // A stand-in until the run itself arrives; its start_time then becomes the earlier, real one.
+    if (!agent && moved.length > 0) this.s.stubAgent!.run(agentId, Math.floor(Date.now() / 1000));
+    let tokens = 0;
+    for (const parent of [spanId, ...moved.map((m) => m.span_id)]) {
+      if (parent !== spanId) {
+        tokens += (this.s.reownTokens!.get({ traceId, spanId: parent, synthetic }) as { tokens: number }).tokens;
+        this.s.reownTelemetry!.run({ traceId, spanId: parent, agentId, synthetic });
+      }
+      this.s.reownChildAgents!.run({ traceId, spanId: parent, agentId });
+    }
+    if (moved.length === 0) return;
+    this.s.dropEmptySynthetic!.run({ synthetic });
+    // The synthetic agent had counted these calls in its usage row (it is always ended): take them back.
+    if (syntheticRun?.name && tokens > 0) {
+      this.s.upsertUsage!.run({ name: syntheticRun.name, runs: 0, durationMs: 0, tokens: -tokens, success: 0, failure: 0, lastUsedAt: null, category: null });
+      this.s.dropEmptyUsage!.run(syntheticRun.name);
+    }
+    // Calls moved to a run that already ended still count towards its agent's usage.
+    if (agent && agent.end_time !== null && agent.name && tokens > 0) {
+      this.s.upsertUsage!.run({ name: agent.name, runs: 0, durationMs: 0, tokens, success: 0, failure: 0, lastUsedAt: null, category: null });
     }
   }
 

@@ -1,0 +1,180 @@
+// Issue 6 figures: `agentrace collector` ingest.
+//  - spans/s from OTLP request to SQLite rows, protobuf and JSON, with 8 concurrent senders;
+//  - p50 / p99 export-request latency under that load;
+//  - the collector process's peak RSS (it runs as its own process: `agentrace collector`);
+//  - baseline, same run, same client: a loopback HTTP server that only reads the body and
+//    answers 200 (what HTTP alone costs), so the ratios show what decoding + mapping + SQLite add.
+import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeTracesJson, encodeTracesProtobuf } from '../dist/src/collector/otlp/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CLI = join(here, '..', 'dist', 'src', 'cli', 'main.js');
+const SPANS_PER_REQUEST = 100;
+const CONCURRENCY = 8;
+
+/** One request: an agent run with 99 model calls, as agentrace's own SDK exports them. */
+function requestSpans(r) {
+  const traceId = (r + 1).toString(16).padStart(32, '0');
+  const agentSpan = (r * 1000 + 1).toString(16).padStart(16, '0');
+  const agentId = `bench-${r}`;
+  const t0 = 1_760_000_000_000_000_000n + BigInt(r) * 1_000_000_000n;
+  const resource = { 'service.name': 'bench-swarm', 'process.pid': 1 };
+  const spans = [];
+  for (let i = 0; i < SPANS_PER_REQUEST - 1; i++) {
+    spans.push({
+      traceId, spanId: (r * 1000 + 2 + i).toString(16).padStart(16, '0'), parentSpanId: agentSpan, name: 'chat claude-sonnet-4-5', kind: 2,
+      startTimeUnixNano: t0 + BigInt(i) * 1000n, endTimeUnixNano: t0 + BigInt(i) * 1000n + 500n, statusCode: 0,
+      attributes: {
+        'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude-sonnet-4-5',
+        'gen_ai.usage.input_tokens': 1200 + i, 'gen_ai.usage.output_tokens': 200, 'gen_ai.usage.cache_read.input_tokens': 300,
+        'agentrace.owner.agent_id': agentId, 'agentrace.cost.usd': 0.0042,
+      },
+      events: [], links: [], resource,
+    });
+  }
+  spans.push({
+    traceId, spanId: agentSpan, name: 'invoke_agent worker', kind: 0, startTimeUnixNano: t0, endTimeUnixNano: t0 + 10_000_000n, statusCode: 1,
+    attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.id': agentId, 'gen_ai.agent.name': 'worker', 'agentrace.agent.type': 'worker' },
+    events: [], links: [], resource,
+  });
+  return spans;
+}
+
+function bodies(n, encoding, offset) {
+  const out = [];
+  for (let r = 0; r < n; r++) {
+    const spans = requestSpans(offset + r);
+    out.push(encoding === 'protobuf' ? Buffer.from(encodeTracesProtobuf(spans)) : Buffer.from(JSON.stringify(encodeTracesJson(spans))));
+  }
+  return out;
+}
+
+function pct(xs, p) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+/** Sends every body with CONCURRENCY senders; returns per-request latencies (ms) and the wall time. */
+async function send(url, list, contentType) {
+  const latencies = [];
+  let next = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    while (next < list.length) {
+      const body = list[next++];
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const s = performance.now();
+        const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': contentType } });
+        await res.arrayBuffer();
+        latencies.push(performance.now() - s);
+        if (res.status === 200) break;
+        if (res.status !== 503 && res.status !== 429) throw new Error(`HTTP ${res.status}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return { latencies, ms: performance.now() - t0 };
+}
+
+function startCollector(dbPath) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'collector', '--port', '0', '--db', dbPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENTRACE_LOG: 'silent' } });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`collector did not start: ${out}`)), 15_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1] });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`collector exited ${code}: ${out}`)));
+  });
+}
+
+function peakRssMb(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function waitForRows(dbPath, expected, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let n = 0;
+    try {
+      const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+      n = db.prepare('SELECT COUNT(*) AS n FROM spans').get().n;
+      db.close();
+    } catch {
+      /* not created yet */
+    }
+    if (n >= expected) return;
+    if (Date.now() > deadline) throw new Error(`only ${n}/${expected} spans stored after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function nullReceiver() {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { server, url: `http://127.0.0.1:${server.address().port}/v1/traces` };
+}
+
+export default async function ({ quick }) {
+  const requests = quick ? 20 : 200;
+  const dir = mkdtempSync(join(tmpdir(), 'agentrace-bench-collector-'));
+  const results = {};
+  const notes = [];
+  try {
+    const baseline = await nullReceiver();
+    const { child, url } = await startCollector(join(dir, 'collector.db'));
+    try {
+      let offset = 0;
+      for (const [encoding, contentType] of [['protobuf', 'application/x-protobuf'], ['json', 'application/json']]) {
+        const list = bodies(requests, encoding, offset);
+        offset += requests;
+        const bytes = list.reduce((n, b) => n + b.length, 0);
+        const base = await send(baseline.url, list, contentType);
+        const t0 = performance.now();
+        const sent = await send(`${url}/v1/traces`, list, contentType);
+        await waitForRows(join(dir, 'collector.db'), offset * SPANS_PER_REQUEST, 120_000);
+        const intoSqliteMs = performance.now() - t0;
+        const spans = requests * SPANS_PER_REQUEST;
+        results[`${encoding}_spans_per_s_into_sqlite`] = Math.round(spans / (intoSqliteMs / 1000));
+        results[`${encoding}_spans_per_s_http_accept`] = Math.round(spans / (sent.ms / 1000));
+        results[`${encoding}_p50_request_ms`] = Number(pct(sent.latencies, 50).toFixed(2));
+        results[`${encoding}_p99_request_ms`] = Number(pct(sent.latencies, 99).toFixed(2));
+        results[`${encoding}_baseline_p99_request_ms`] = Number(pct(base.latencies, 99).toFixed(2));
+        results[`${encoding}_p99_vs_http_only`] = Number((pct(sent.latencies, 99) / pct(base.latencies, 99)).toFixed(1));
+        results[`${encoding}_request_kb`] = Math.round(bytes / list.length / 1024);
+        results[`${encoding}_retried_503`] = sent.latencies.length - list.length;
+      }
+      results.collector_peak_rss_mb = Number((peakRssMb(child.pid) ?? NaN).toFixed(1));
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      baseline.server.close();
+    }
+    notes.push(`${requests} requests x ${SPANS_PER_REQUEST} spans per encoding (1 agent span + 99 model calls each), ${CONCURRENCY} concurrent senders, collector in its own process`);
+    notes.push('into_sqlite: from the first request sent until every span row is committed; http_accept: until the last 200');
+    notes.push('baseline: the same client against a loopback server that only reads the body (HTTP cost alone)');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { name: 'collector', results, notes };
+}

@@ -1,0 +1,397 @@
+/**
+ * `agentrace collector`: an OTLP/HTTP receiver (opentelemetry-proto docs/specification.md) that
+ * writes what any agent process sends into the local SQLite schema, through the same span-to-row
+ * mapping the in-process processor uses, and passes it on unchanged to upstream endpoints.
+ *
+ * Endpoints on one port: POST /v1/traces, /v1/metrics, /v1/logs (application/x-protobuf or
+ * application/json, optionally gzip); GET /metrics (Prometheus); /healthz, /readyz; GET /api/*
+ * (the Jaeger-compatible query API).
+ */
+import { trace } from '@opentelemetry/api';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HealthMonitor } from '../health/health-monitor.js';
+import { healthRoutes } from '../health/http.js';
+import { warnOnce } from '../log.js';
+import { SpanMetrics } from '../metrics/span-metrics.js';
+import { defaultDbPath, openDatabase, type SqliteDatabase } from '../store/database.js';
+import type { CostFunction } from '../store/mapping.js';
+import { MonitoringStore } from '../store/reader.js';
+import { Checkpointer } from '../store/checkpointer.js';
+import type { WriteOp } from '../store/rows.js';
+import { SpanOwnerLookup } from '../store/span-owners.js';
+import { PriceTable } from '../telemetry/pricing.js';
+import type { Pricing } from '../telemetry/pricing-port.js';
+import { BodyError, readBody } from './body.js';
+import { codingAgentLogOps, codingAgentMetricOps } from './coding-agents.js';
+import { CollectorMetrics } from './collector-metrics.js';
+import { Forwarder, type ForwarderOptions, type ForwarderStats } from './forwarder.js';
+import { IngestQueue, type IngestQueueStats } from './ingest-queue.js';
+import { jaegerRoutes } from './jaeger/index.js';
+import {
+  decodeLogs,
+  decodeMetrics,
+  decodeTraces,
+  encodeExportResponse,
+  OtlpDecodeError,
+  type DecodeLimits,
+  type OtlpContentType,
+  type OtlpSignal,
+} from './otlp/index.js';
+import { encodeRpcStatus } from './rpc-status.js';
+import { SpanOpsBuilder } from './span-ops.js';
+
+export const DEFAULT_COLLECTOR_HOST = '127.0.0.1';
+export const DEFAULT_COLLECTOR_PORT = 4318;
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+export const TOKEN_ENV_VAR = 'AGENTRACE_COLLECTOR_TOKEN';
+
+export interface CollectorOptions {
+  /** Default 127.0.0.1: only this machine can send. */
+  host?: string;
+  /** Default 4318 (the OTLP/HTTP port); 0 picks a free one. */
+  port?: number;
+  /** Database file. Default `AGENTRACE_DB` or `.agentrace/monitoring.db`. */
+  db?: string;
+  /** Bearer token every request except /healthz and /readyz must carry. */
+  token?: string;
+  /** Upstream OTLP/HTTP base URLs; each request is re-sent to `<url>/v1/<signal>`. */
+  forward?: readonly string[];
+  forwardOptions?: ForwarderOptions;
+  /** Largest request body, on the wire and decompressed. Default 16 MiB. */
+  maxBodyBytes?: number;
+  /** Write ops held for SQLite; past it requests get 503. Default 100 000. */
+  maxQueueSize?: number;
+  /** Ops per SQLite transaction. Default 512. */
+  maxBatchSize?: number;
+  /** Seconds the 503 / 429 answers ask senders to wait. Default 2. */
+  retryAfterSeconds?: number;
+  /** Prices model calls that carry no cost. Default `PriceTable.fromEnv()`. */
+  pricing?: Pricing;
+  decodeLimits?: Partial<DecodeLimits>;
+}
+
+export interface SignalStats {
+  requests: number;
+  /** Spans / data points / log records accepted. */
+  accepted: number;
+  /** Invalid items rejected inside accepted requests (partial success). */
+  rejected: number;
+}
+
+export interface CollectorStats {
+  traces: SignalStats;
+  metrics: SignalStats;
+  logs: SignalStats;
+  /** Requests answered 4xx for bad input (400, 401, 404, 405, 413, 415). */
+  badRequests: number;
+  /** Requests refused with 503 because the write queue was full. */
+  refused: number;
+  ingest: IngestQueueStats;
+  forward: ForwarderStats[];
+}
+
+export interface RunningCollector {
+  /** `http://host:port`. */
+  readonly url: string;
+  readonly port: number;
+  readonly host: string;
+  readonly dbPath: string;
+  /** Resolves when everything received so far is in SQLite. */
+  flush(): Promise<void>;
+  stats(): CollectorStats;
+  /** Stops listening, writes everything queued, tries the forward queues briefly, closes the database. */
+  close(): Promise<void>;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+const SIGNAL_PATHS: Readonly<Record<string, OtlpSignal>> = { '/v1/traces': 'traces', '/v1/metrics': 'metrics', '/v1/logs': 'logs' };
+
+function contentTypeOf(req: IncomingMessage): OtlpContentType | undefined {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/x-protobuf' || type === 'application/protobuf') return 'protobuf';
+  if (type === 'application/json') return 'json';
+  return undefined;
+}
+
+const MIME: Record<OtlpContentType, string> = { protobuf: 'application/x-protobuf', json: 'application/json' };
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function bearerMatches(req: IncomingMessage, expected: Buffer | undefined): boolean {
+  if (expected === undefined) return true;
+  const header = req.headers.authorization ?? '';
+  const m = /^Bearer\s+(.+)$/i.exec(header);
+  return m !== null && timingSafeEqual(digest(m[1]!.trim()), expected);
+}
+
+/** Starts the collector; resolves once it listens. */
+export async function startCollector(options: CollectorOptions = {}): Promise<RunningCollector> {
+  const host = options.host ?? DEFAULT_COLLECTOR_HOST;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const retryAfter = String(options.retryAfterSeconds ?? 2);
+  const dbPath = options.db ?? defaultDbPath();
+  const token = options.token ?? (process.env[TOKEN_ENV_VAR] || undefined);
+  const expectedToken = token ? digest(token) : undefined;
+  const forwarders = (options.forward ?? []).map((url) => new Forwarder(url, options.forwardOptions));
+  const pricing = options.pricing ?? PriceTable.fromEnv();
+  const price: CostFunction = (usage, model, engineId) => pricing.cost(usage, { model, engineId });
+
+  const db: SqliteDatabase = openDatabase(dbPath, { busyTimeoutMs: 1000 });
+  const queue = new IngestQueue(db, { maxQueueSize: options.maxQueueSize, maxBatchSize: options.maxBatchSize });
+  const spanOps = new SpanOpsBuilder({ lookup: new SpanOwnerLookup(db), price });
+  // Checkpoints off the HTTP loop (they stalled requests by tens of ms), and reads for the
+  // Jaeger API on their own read-only connection, never the writer's.
+  const checkpointer = new Checkpointer(db, dbPath);
+  const reader = MonitoringStore.open(dbPath, { readonly: true });
+
+  const prometheus = new PrometheusExporter({ preventServerStart: true });
+  const meterProvider = new MeterProvider({ readers: [prometheus] });
+  const meter = meterProvider.getMeter('agentrace.collector');
+  const spanMetrics = new SpanMetrics(meter, price);
+  const ingestMetrics = new CollectorMetrics(meter, {
+    queueDepth: () => queue.depth,
+    forwardQueueDepth: () => forwarders.reduce((n, f) => n + f.stats().queued, 0),
+  });
+  const health = new HealthMonitor({ meterProvider, tracer: trace.getTracerProvider().getTracer('agentrace.collector') });
+  health.register({
+    name: 'ingest-queue',
+    intervalMs: 5000,
+    check: () => {
+      const s = queue.stats();
+      const fill = s.queued / s.capacity;
+      if (fill >= 0.9) return { status: 'unhealthy', message: `write queue ${Math.round(fill * 100)}% full`, metadata: { queued: s.queued } };
+      if (fill >= 0.5) return { status: 'degraded', message: `write queue ${Math.round(fill * 100)}% full`, metadata: { queued: s.queued } };
+      return { status: 'healthy', metadata: { queued: s.queued, written: s.written, failed: s.failed } };
+    },
+  });
+  health.register({
+    name: 'sqlite',
+    intervalMs: 10_000,
+    check: () => {
+      db.prepare('SELECT 1').get();
+      const s = queue.stats();
+      return s.lastError ? { status: 'degraded', message: `last write error: ${s.lastError}` } : { status: 'healthy' };
+    },
+  });
+  const healthHandler = healthRoutes(health);
+  const jaeger = jaegerRoutes(reader);
+
+  const stats: Record<OtlpSignal, SignalStats> = {
+    traces: { requests: 0, accepted: 0, rejected: 0 },
+    metrics: { requests: 0, accepted: 0, rejected: 0 },
+    logs: { requests: 0, accepted: 0, rejected: 0 },
+  };
+  let badRequests = 0;
+  let refused = 0;
+
+  const fail = (res: ServerResponse, signal: OtlpSignal | 'other', status: number, message: string, ct: OtlpContentType = 'json', extra: Record<string, string> = {}): void => {
+    if (status < 500) badRequests++;
+    ingestMetrics.request(signal, status);
+    const body = encodeRpcStatus(status, message, ct);
+    res.writeHead(status, { 'content-type': MIME[ct], 'content-length': Buffer.byteLength(body), ...extra });
+    res.end(body);
+  };
+
+  /** Decodes a request body into the ops it means; returns counts for the response. */
+  const toOps = (signal: OtlpSignal, body: Buffer, ct: OtlpContentType): { ops: WriteOp[]; accepted: number; rejected: number; errors: string[]; after: () => void } => {
+    const limits = options.decodeLimits ? { limits: options.decodeLimits } : undefined;
+    if (signal === 'traces') {
+      const d = decodeTraces(body, ct, limits);
+      return {
+        ops: spanOps.build(d.spans),
+        accepted: d.spans.length,
+        rejected: d.rejected,
+        errors: d.errors,
+        after: () => {
+          for (const span of d.spans) {
+            try {
+              spanMetrics.spanEnded(span, false);
+            } catch (err) {
+              warnOnce('collector-span-metrics', `collector: a span could not be counted in the metrics: ${(err as Error).message}`);
+            }
+          }
+        },
+      };
+    }
+    if (signal === 'metrics') {
+      const d = decodeMetrics(body, ct, limits);
+      const points = d.metrics.reduce((n, m) => n + m.points.length, 0);
+      return { ops: codingAgentMetricOps(d.metrics), accepted: points, rejected: d.rejected, errors: d.errors, after: () => undefined };
+    }
+    const d = decodeLogs(body, ct, limits);
+    return { ops: codingAgentLogOps(d.logs, price), accepted: d.logs.length, rejected: d.rejected, errors: d.errors, after: () => undefined };
+  };
+
+  const handleExport = async (signal: OtlpSignal, req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    stats[signal].requests++;
+    const ct = contentTypeOf(req);
+    if (req.method !== 'POST') {
+      req.resume();
+      return fail(res, signal, 405, `use POST for /v1/${signal}`, ct, { allow: 'POST' });
+    }
+    if (!bearerMatches(req, expectedToken)) {
+      req.resume();
+      return fail(res, signal, 401, 'missing or wrong bearer token (Authorization: Bearer <token>, see --token / AGENTRACE_COLLECTOR_TOKEN)', ct, { 'www-authenticate': 'Bearer' });
+    }
+    if (ct === undefined) {
+      req.resume();
+      return fail(res, signal, 415, `Content-Type must be application/x-protobuf or application/json, not ${req.headers['content-type'] ?? 'none'}`);
+    }
+    if (!queue.hasRoom(1)) {
+      req.resume();
+      refused++;
+      ingestMetrics.dropped(signal, 'queue_full', 1);
+      return fail(res, signal, 503, 'the collector is writing a backlog; retry later', ct, { 'retry-after': retryAfter });
+    }
+    let raw: Buffer;
+    let body: Buffer;
+    let encoding: string | undefined;
+    try {
+      ({ raw, body, encoding } = await readBody(req, maxBodyBytes));
+    } catch (err) {
+      if (err instanceof BodyError) {
+        ingestMetrics.dropped(signal, err.status === 413 ? 'too_large' : 'bad_request', 1);
+        return fail(res, signal, err.status, err.message, ct, err.status === 413 ? { connection: 'close' } : {});
+      }
+      throw err;
+    }
+    let result: ReturnType<typeof toOps>;
+    try {
+      result = toOps(signal, body, ct);
+    } catch (err) {
+      if (err instanceof OtlpDecodeError) {
+        ingestMetrics.dropped(signal, 'bad_request', 1);
+        return fail(res, signal, 400, err.message, ct);
+      }
+      throw err;
+    }
+    if (!queue.push(result.ops)) {
+      refused++;
+      ingestMetrics.dropped(signal, 'queue_full', result.accepted);
+      return fail(res, signal, 503, 'the collector write queue is full; retry later', ct, { 'retry-after': retryAfter });
+    }
+    result.after();
+    stats[signal].accepted += result.accepted;
+    stats[signal].rejected += result.rejected;
+    ingestMetrics.accepted(signal, result.accepted);
+    ingestMetrics.rejected(signal, result.rejected);
+    for (const f of forwarders) {
+      const before = f.stats().dropped;
+      f.enqueue({ signal, body: raw, contentType: req.headers['content-type'] ?? MIME[ct], contentEncoding: encoding ? req.headers['content-encoding'] : undefined });
+      if (f.stats().dropped > before) ingestMetrics.dropped(signal, 'forward', 1);
+    }
+    const message = result.rejected > 0 ? result.errors.join('; ') : undefined;
+    const response = encodeExportResponse(signal, result.rejected, message, ct);
+    ingestMetrics.request(signal, 200);
+    res.writeHead(200, { 'content-type': MIME[ct], 'content-length': Buffer.byteLength(response) });
+    res.end(response);
+  };
+
+  const routes: Handler = (req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const signal = SIGNAL_PATHS[path];
+    if (signal !== undefined) {
+      handleExport(signal, req, res).catch((err: unknown) => {
+        warnOnce(`collector-500:${(err as Error).message}`, `collector: request failed: ${(err as Error).stack ?? String(err)}`);
+        if (!res.headersSent) fail(res, signal, 500, 'internal error');
+        else res.destroy();
+      });
+      return true;
+    }
+    if (healthHandler(req, res)) return true;
+    if (path === '/metrics' || path.startsWith('/api/')) {
+      req.resume();
+      if (!bearerMatches(req, expectedToken)) {
+        fail(res, 'other', 401, 'missing or wrong bearer token', 'json', { 'www-authenticate': 'Bearer' });
+        return true;
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        fail(res, 'other', 405, `use GET for ${path}`, 'json', { allow: 'GET' });
+        return true;
+      }
+      if (path === '/metrics') {
+        prometheus.getMetricsRequestHandler(req, res);
+        return true;
+      }
+      return jaeger(req, res);
+    }
+    return false;
+  };
+
+  const server: Server = createServer((req, res) => {
+    try {
+      if (!routes(req, res)) {
+        req.resume();
+        fail(res, 'other', 404, `no such endpoint: ${req.method} ${req.url}. OTLP goes to POST /v1/traces, /v1/metrics or /v1/logs`);
+      }
+    } catch (err) {
+      warnOnce('collector-route', `collector: request failed: ${(err as Error).message}`);
+      if (!res.headersSent) fail(res, 'other', 500, 'internal error');
+    }
+  });
+  // Slow or stuck senders must not hold sockets forever.
+  server.requestTimeout = 60_000;
+  server.headersTimeout = 30_000;
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? DEFAULT_COLLECTOR_PORT, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await health.shutdown();
+    await meterProvider.shutdown();
+    reader.close();
+    await checkpointer.stop();
+    db.close();
+    throw err;
+  }
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closed: Promise<void> | undefined;
+
+  return {
+    url: `http://${urlHost}:${address.port}`,
+    port: address.port,
+    host,
+    dbPath,
+    flush: () => queue.idle(),
+    stats: () => ({
+      traces: { ...stats.traces },
+      metrics: { ...stats.metrics },
+      logs: { ...stats.logs },
+      badRequests,
+      refused,
+      ingest: queue.stats(),
+      forward: forwarders.map((f) => f.stats()),
+    }),
+    close: () => {
+      closed ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+          // Requests in flight get a moment to finish; then every socket goes.
+          setTimeout(() => server.closeAllConnections(), 2000).unref();
+        });
+        queue.close();
+        await Promise.all(forwarders.map((f) => f.close()));
+        await health.shutdown();
+        await meterProvider.shutdown().catch(() => undefined);
+        reader.close();
+        await checkpointer.stop();
+        if (db.open) db.close();
+      })();
+      return closed;
+    },
+  };
+}

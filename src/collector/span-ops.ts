@@ -1,0 +1,177 @@
+/**
+ * Received spans -> write ops, through the one span-to-row mapping (src/store/mapping.ts).
+ *
+ * The in-process processor knows each span's agent from onStart; the collector only sees ended
+ * spans, in any order (exporters batch by end time, so children usually come before their
+ * parents). A span's agent run is resolved as: the span itself when it is an agent span; else the
+ * run it names (`agentrace.owner.agent_id`, agentrace's own spans); else the owner of its nearest
+ * ancestor — found in the same request, in a bounded cache of recently received spans, or in the
+ * database. A model or tool call with no agent above it is written under the synthetic agent of
+ * its trace (`trace-<traceId>`).
+ *
+ * Arrival order does not change the result: when a span arrives whose descendants were stored
+ * earlier without an agent (they named it as their missing parent), a `reown` op moves those
+ * descendants — spans, telemetry rows and the parent link of nested agent runs — to the run that
+ * now owns them, and the synthetic agent is removed once nothing is left under it.
+ */
+import * as A from '../semconv.js';
+import {
+  agentIdOf,
+  agentRowFromSpan,
+  isAgentSpan,
+  nsToMs,
+  spanRowFromSpan,
+  statusChangesFromSpan,
+  syntheticAgentRow,
+  telemetryFromSpan,
+  type CostFunction,
+} from '../store/mapping.js';
+import type { WriteOp } from '../store/rows.js';
+import type { SpanData } from '../store/span-data.js';
+import type { SpanOwnerLookup } from '../store/span-owners.js';
+
+/** A resolved owner: an agent run id, or null for "no agent run (yet)". */
+type Owner = string | null;
+
+export interface SpanOpsOptions {
+  lookup: SpanOwnerLookup;
+  price?: CostFunction;
+  /** Recently received spans whose owner is remembered. Default 200 000. */
+  maxRecentSpans?: number;
+  /** Spans that stored descendants are waiting for. Default 100 000. */
+  maxWaiting?: number;
+}
+
+function key(traceId: string, spanId: string): string {
+  return `${traceId}/${spanId}`;
+}
+
+export class SpanOpsBuilder {
+  private readonly recent = new Map<string, string>();
+  private readonly waiting = new Set<string>();
+  private readonly maxRecent: number;
+  private readonly maxWaiting: number;
+  /** Descendants that could not be remembered as waiting (the set was full). */
+  waitingOverflow = 0;
+
+  constructor(private readonly options: SpanOpsOptions) {
+    this.maxRecent = options.maxRecentSpans ?? 200_000;
+    this.maxWaiting = options.maxWaiting ?? 100_000;
+  }
+
+  /** Ops for one request's spans, in an order the writer can apply. */
+  build(spans: readonly SpanData[]): WriteOp[] {
+    const batch = new Map<string, SpanData>();
+    for (const s of spans) batch.set(key(s.traceId, s.spanId), s);
+    const memo = new Map<string, Owner>();
+    const ops: WriteOp[] = [];
+    for (const span of spans) {
+      const k = key(span.traceId, span.spanId);
+      const waitedFor = this.waiting.delete(k);
+      let rowAgent: string | null;
+      if (isAgentSpan(span)) {
+        const row = agentRowFromSpan(span, this.ownerOfParent(span, batch, memo) ?? undefined);
+        rowAgent = row.id;
+        if (waitedFor) {
+          // The run must exist before rows move to it (telemetry.agent_id is a foreign key).
+          ops.push({ kind: 'agentStart', row });
+          ops.push({ kind: 'reown', traceId: span.traceId, spanId: span.spanId, agentId: row.id });
+        }
+        for (const change of statusChangesFromSpan(span)) ops.push({ kind: 'agentStatus', change });
+        if (span.endTimeUnixNano !== undefined) {
+          ops.push({ kind: 'agentEnd', row, durationMs: nsToMs(span.endTimeUnixNano - span.startTimeUnixNano) });
+        } else if (!waitedFor) {
+          ops.push({ kind: 'agentStart', row });
+        }
+        memo.set(k, row.id);
+      } else {
+        const owner = this.namedOwner(span) ?? this.ownerOfParent(span, batch, memo);
+        memo.set(k, owner);
+        if (owner !== null && waitedFor) ops.push({ kind: 'reown', traceId: span.traceId, spanId: span.spanId, agentId: owner });
+        rowAgent = owner;
+        const telemetry = telemetryFromSpan(span, owner ?? `trace-${span.traceId}`, this.options.price);
+        if (telemetry) {
+          if (owner === null) {
+            const synthetic = syntheticAgentRow(span);
+            rowAgent = synthetic.id;
+            ops.push({ kind: 'syntheticAgent', row: synthetic });
+          }
+          ops.push({ kind: 'telemetry', row: telemetry, dedupe: true });
+        }
+      }
+      ops.push({ kind: 'span', row: spanRowFromSpan(span, rowAgent) });
+      // Only real owners are cached: "no owner" can change (a late parent re-owns the span).
+      const owner = memo.get(k) ?? null;
+      if (owner !== null) this.remember(k, owner);
+    }
+    return ops;
+  }
+
+  private namedOwner(span: SpanData): Owner {
+    const v = span.attributes[A.AGENTRACE_OWNER_AGENT_ID];
+    return typeof v === 'string' && v !== '' ? v : null;
+  }
+
+  /**
+   * The run that owns `span`'s parent. Walks up through the request iteratively (a hostile
+   * request may chain thousands of spans), then the cache, then the database.
+   */
+  private ownerOfParent(span: SpanData, batch: Map<string, SpanData>, memo: Map<string, Owner>): Owner {
+    const chain: string[] = [];
+    let current = span;
+    let result: Owner = null;
+    for (;;) {
+      const parentId = current.parentSpanId;
+      if (parentId === undefined) break;
+      const pk = key(current.traceId, parentId);
+      if (memo.has(pk)) {
+        result = memo.get(pk)!;
+        break;
+      }
+      const parent = batch.get(pk);
+      if (parent === undefined) {
+        result = this.ownerOutsideRequest(current.traceId, parentId, pk);
+        memo.set(pk, result);
+        break;
+      }
+      if (isAgentSpan(parent)) {
+        result = agentIdOf(parent);
+        memo.set(pk, result);
+        break;
+      }
+      const named = this.namedOwner(parent);
+      if (named !== null) {
+        result = named;
+        memo.set(pk, result);
+        break;
+      }
+      chain.push(pk);
+      current = parent;
+      if (chain.length > batch.size) break; // a cycle in hostile input
+    }
+    for (const k of chain) memo.set(k, result);
+    return result;
+  }
+
+  private ownerOutsideRequest(traceId: string, spanId: string, k: string): Owner {
+    if (this.recent.has(k)) return this.recent.get(k)!;
+    const stored = this.options.lookup.ownerOf(traceId, spanId);
+    if (stored.found) return stored.agentId;
+    // Not seen yet: remember that something below it waits, so its arrival re-owns the rows.
+    if (this.waiting.size < this.maxWaiting) this.waiting.add(k);
+    else this.waitingOverflow++;
+    return null;
+  }
+
+  private remember(k: string, owner: string): void {
+    if (this.recent.size >= this.maxRecent) {
+      // Drop the oldest tenth: Map iterates in insertion order.
+      let n = Math.ceil(this.maxRecent / 10);
+      for (const old of this.recent.keys()) {
+        this.recent.delete(old);
+        if (--n === 0) break;
+      }
+    }
+    this.recent.set(k, owner);
+  }
+}

@@ -1,0 +1,27 @@
+import type { Statement } from 'better-sqlite3';
+import type { SqliteDatabase } from './database.js';
+
+/** What the database knows about a span the collector has not seen in this process. */
+export type StoredOwner =
+  | { found: false }
+  /** `agentId` null: stored, but not (yet) under any agent run, or only under its trace's synthetic agent. */
+  | { found: true; agentId: string | null };
+
+/**
+ * The one read the collector needs while mapping a request: which agent run owns a span that
+ * arrived earlier (an earlier request, or before a restart). Indexed by (trace_id, span_id).
+ */
+export class SpanOwnerLookup {
+  private readonly stmt: Statement;
+
+  constructor(db: SqliteDatabase) {
+    this.stmt = db.prepare('SELECT agent_id FROM spans WHERE trace_id = ? AND span_id = ?');
+  }
+
+  ownerOf(traceId: string, spanId: string): StoredOwner {
+    const row = this.stmt.get(traceId, spanId) as { agent_id: string | null } | undefined;
+    if (!row) return { found: false };
+    const id = row.agent_id;
+    return { found: true, agentId: id === null || id === `trace-${traceId}` ? null : id };
+  }
+}
