@@ -9,7 +9,9 @@
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
 import { MonitoringStore, openDatabase, SCHEMA_VERSION } from '../dist/src/index.js';
+import { MIGRATIONS } from '../dist/src/store/schema.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DAY = 86_400;
@@ -154,7 +156,9 @@ export default async function ({ quick = false, log } = {}) {
   const perAgent = 10;
   const dir = join(here, '.cache');
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, `queries-v${SCHEMA_VERSION}-${agents}.db`);
+  // Keyed by the migrations' text too: a changed migration must not reuse a stale file.
+  const schemaHash = createHash('sha256').update(MIGRATIONS.map((m) => m.statements(false).join(';')).join('|')).digest('hex').slice(0, 8);
+  const path = join(dir, `queries-v${SCHEMA_VERSION}-${schemaHash}-${agents}.db`);
   const notes = [];
   const results = {};
   if (!existsSync(path)) {

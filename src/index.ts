@@ -7,6 +7,7 @@ export { jaegerRoutes, type JaegerHandler } from './collector/jaeger/index.js';
 export type { AgentRecord, AgentFilter, TelemetryEntry, TokenTotals, SummaryGroup, SummaryRow, StatsSummary, TreeNode, SpanRecord, TimeRange } from './store/reader.js';
 export { openDatabase, defaultDbPath, StoreError, DEFAULT_DB_PATH } from './store/database.js';
 export { SCHEMA_VERSION } from './store/schema.js';
+export { rebuildRollup } from './store/rollup.js';
 export type { AgentStatus } from './store/rows.js';
 export type { SpanData, Attributes as SpanAttributes } from './store/span-data.js';
 export { TelemetryHooks, type TelemetryHook, type TelemetryRecord, type LifecycleHook, type AgentLifecycleInfo } from './telemetry/hooks.js';

@@ -5,6 +5,8 @@
  * migration never renames or retypes a documented column.
  */
 
+import { rollupMigration } from './rollup.js';
+
 export const DOCUMENTED_TABLES = ['agents', 'telemetry', 'agent_usage'] as const;
 
 export const AGENTS_DDL = `CREATE TABLE agents (
@@ -215,6 +217,18 @@ export const MIGRATIONS: Migration[] = [
     statements: () => [
       'CREATE INDEX IF NOT EXISTS idx_agents_start_time ON agents(start_time)',
       'CREATE INDEX IF NOT EXISTS idx_agents_status_start ON agents(status, start_time)',
+    ],
+  },
+  {
+    version: 4,
+    description: 'hourly telemetry rollup (telemetry_hourly) kept by triggers, and indexes for agent types and durations (agentrace stats / cost)',
+    // Backfilled from the rows already there; see src/store/rollup.ts for how the triggers keep it exact.
+    // stats groups agents by type (covering index, no table scan) and reads every run's span
+    // times for the duration percentiles (index-only join).
+    statements: () => [
+      ...rollupMigration(),
+      'CREATE INDEX IF NOT EXISTS idx_agents_type ON agents(agent_type)',
+      'CREATE INDEX IF NOT EXISTS idx_agent_runs_duration ON agent_runs(agent_id, start_ns, end_ns)',
     ],
   },
 ];
