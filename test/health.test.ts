@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HealthMonitor, HealthStore, healthRoutes, httpCheck, ollamaCheck, exporterCheck, ExportCounter, type HealthChangeEvent, type HealthState } from '../src/index.js';
 import { semconv as A } from '../src/index.js';
 import { tempDir } from './helpers.js';
+import { parseExposition, type Sample } from './prometheus-text.js';
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -35,24 +36,6 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-function parseExposition(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)/.exec(line);
-    if (!m) throw new Error(`unparseable line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
 
 describe('HealthMonitor', () => {
   it('healthy -> degraded -> unhealthy -> healthy: one change event, one history row and one span event per transition', async () => {

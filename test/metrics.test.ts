@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMonitor } from '../src/index.js';
 import { tempDir } from './helpers.js';
+import { parseExposition, type Sample } from './prometheus-text.js';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -24,24 +25,6 @@ async function mountedExporter(): Promise<{ exporter: PrometheusExporter; url: s
   return { exporter, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics` };
 }
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-function parseExposition(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)/.exec(line);
-    if (!m) throw new Error(`unparseable line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
 
 function find(samples: Sample[], name: string, labels: Record<string, string> = {}): Sample[] {
   return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));

@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Sample } from './prometheus-text.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DEMO = join(ROOT, 'examples', 'demo.mjs');
@@ -80,24 +81,7 @@ export async function serveDemo(db: string, cwd: string): Promise<ServedDemo> {
   return { child, port, metricsUrl: /Serving metrics at (\S+)/.exec(out)![1]!, stop };
 }
 
-export interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-export function parseExposition(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)/.exec(line);
-    if (!m) throw new Error(`unparseable exposition line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
+export { parseExposition, type Sample } from './prometheus-text.js';
 
 /** Metric name -> every label name seen on its samples. */
 export function labelIndex(samples: readonly Sample[]): Map<string, Set<string>> {

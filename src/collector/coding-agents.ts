@@ -16,8 +16,8 @@
  */
 import { createHash } from 'node:crypto';
 import * as A from '../semconv.js';
-import { nsToSeconds, toJson, type CostFunction } from '../store/mapping.js';
-import type { AgentRow, TelemetryRow, WriteOp } from '../store/rows.js';
+import { modelCallRow, nsToSeconds, priceOrUnpriced, toJson, type CostFunction } from '../store/mapping.js';
+import type { AgentRow, WriteOp } from '../store/rows.js';
 import type { Attributes } from '../store/span-data.js';
 import type { TokenUsage } from '../telemetry/types.js';
 import type { LogData, MetricData } from './otlp/index.js';
@@ -140,38 +140,19 @@ export function codingAgentLogOps(logs: readonly LogData[], price?: CostFunction
     const agent = sessionAgentRow(tool, sessionOf(tool, a, log.resource), log.resource, time);
     const usage = usageOf(tool, a);
     const model = text(a[A.CC_MODEL]);
-    let cost = tool === 'claude-code' ? optionalNumber(a, A.CC_COST_USD) : undefined;
-    let unpriced = false;
-    if (cost === undefined) {
-      const priced = price?.(usage, model, undefined);
-      cost = priced?.costUsd ?? 0;
-      unpriced = !(priced?.priced ?? false);
-    }
-    const row: TelemetryRow = {
+    const reported = tool === 'claude-code' ? optionalNumber(a, A.CC_COST_USD) : undefined;
+    const row = modelCallRow({
       agentId: agent.id,
       timestamp: nsToSeconds(time),
-      inputTokens: usage.inputTokens,
-      outputTokens: usage.outputTokens,
-      cachedTokens: usage.cacheReadTokens,
-      cacheCreationTokens: usage.cacheCreationTokens,
-      cacheReadTokens: usage.cacheReadTokens,
-      totalTokens: usage.totalTokens,
-      estimatedCost: cost,
-      model: model ?? null,
+      usage,
+      cost: reported !== undefined ? { costUsd: reported, priced: true } : priceOrUnpriced(price, usage, model, undefined),
+      model,
       provider: PROVIDERS[tool],
-      toolName: null,
-      toolArgs: null,
-      toolApproved: null,
-      toolApprovalType: null,
-      engineId: null,
-      traceId: log.traceId ?? null,
+      traceId: log.traceId,
       spanId: recordId(log),
       operation: A.OP_CHAT,
-      unpriced,
-      reasoningTokens: usage.reasoningTokens,
-      durationMs: optionalNumber(a, A.CC_DURATION_MS) ?? null,
-      partial: false,
-    };
+      durationMs: optionalNumber(a, A.CC_DURATION_MS),
+    });
     ops.push({ kind: 'agentStart', row: agent }, { kind: 'telemetry', row, dedupe: true });
   }
   return ops;

@@ -268,38 +268,21 @@ export function telemetryFromSpan(span: SpanData, agentId: string, price?: CostF
     const usage = usageFromAttributes(a) ?? NO_USAGE;
     const model = modelOf(a);
     const engineId = str(a, A.AGENTRACE_ENGINE_ID);
-    let cost = num(a, A.AGENTRACE_COST_USD);
-    let unpriced = bool(a, A.AGENTRACE_COST_UNPRICED) ?? false;
-    if (cost === undefined) {
-      const priced = price?.(usage, model, engineId);
-      cost = priced?.costUsd ?? 0;
-      unpriced = !(priced?.priced ?? false);
-    }
-    return {
+    const known = num(a, A.AGENTRACE_COST_USD);
+    return modelCallRow({
       agentId,
       timestamp: nsToSeconds(span.endTimeUnixNano ?? span.startTimeUnixNano),
-      inputTokens: usage.inputTokens,
-      outputTokens: usage.outputTokens,
-      cachedTokens: usage.cacheReadTokens,
-      cacheCreationTokens: usage.cacheCreationTokens,
-      cacheReadTokens: usage.cacheReadTokens,
-      totalTokens: usage.totalTokens,
-      estimatedCost: cost,
-      model: model ?? null,
-      provider: providerOf(a) ?? null,
-      toolName: null,
-      toolArgs: null,
-      toolApproved: null,
-      toolApprovalType: null,
-      engineId: engineId ?? null,
+      usage,
+      cost: known !== undefined ? { costUsd: known, priced: !(bool(a, A.AGENTRACE_COST_UNPRICED) ?? false) } : priceOrUnpriced(price, usage, model, engineId),
+      model,
+      provider: providerOf(a),
+      engineId,
       traceId: span.traceId,
       spanId: span.spanId,
-      operation: operationOf(span) ?? null,
-      unpriced,
-      reasoningTokens: usage.reasoningTokens,
+      operation: operationOf(span),
       durationMs: durationMsOf(span),
       partial: bool(a, A.AGENTRACE_CALL_PARTIAL) ?? false,
-    };
+    });
   }
   if (isToolSpan(span)) {
     return {
@@ -329,6 +312,57 @@ export function telemetryFromSpan(span: SpanData, agentId: string, price?: CostF
     };
   }
   return undefined;
+}
+
+/** What one model call is, from whichever source (a span, a coding agent's log event). */
+export interface ModelCall {
+  agentId: string;
+  /** Epoch seconds. */
+  timestamp: number;
+  usage: TokenUsage;
+  cost: CostResult;
+  model?: string;
+  provider?: string;
+  engineId?: string;
+  traceId?: string;
+  spanId?: string;
+  operation?: string;
+  durationMs?: number | null;
+  partial?: boolean;
+}
+
+/** The cost of a call from the price table; unpriced (not a real $0) when there is no table or no price. */
+export function priceOrUnpriced(price: CostFunction | undefined, usage: TokenUsage, model: string | undefined, engineId: string | undefined): CostResult {
+  return price?.(usage, model, engineId) ?? { costUsd: 0, priced: false };
+}
+
+/** The telemetry row of one model call. Built field by field: see telemetryFromSpan. */
+export function modelCallRow(c: ModelCall): TelemetryRow {
+  return {
+    agentId: c.agentId,
+    timestamp: c.timestamp,
+    inputTokens: c.usage.inputTokens,
+    outputTokens: c.usage.outputTokens,
+    cachedTokens: c.usage.cacheReadTokens,
+    cacheCreationTokens: c.usage.cacheCreationTokens,
+    cacheReadTokens: c.usage.cacheReadTokens,
+    totalTokens: c.usage.totalTokens,
+    estimatedCost: c.cost.costUsd,
+    model: c.model ?? null,
+    provider: c.provider ?? null,
+    toolName: null,
+    toolArgs: null,
+    toolApproved: null,
+    toolApprovalType: null,
+    engineId: c.engineId ?? null,
+    traceId: c.traceId ?? null,
+    spanId: c.spanId ?? null,
+    operation: c.operation ?? null,
+    unpriced: !c.cost.priced,
+    reasoningTokens: c.usage.reasoningTokens,
+    durationMs: c.durationMs ?? null,
+    partial: c.partial ?? false,
+  };
 }
 
 const NO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, reasoningTokens: 0, totalTokens: 0 };
