@@ -206,6 +206,7 @@ export function installFetchCapture(options: FetchCaptureOptions): () => void {
       reasoningTokens: usage.reasoningTokens,
       durationMs,
       partial,
+      operation: request.operation,
       attributes,
     };
     if (usage.model !== undefined) input.responseModel = usage.model;

@@ -1,4 +1,5 @@
 import { detectProviderFromPath, type PathMatch } from '../src/telemetry/parsers.js';
+import * as A from '../src/semconv.js';
 
 /** A request recognised as a model call, by its path (never its host). */
 export interface LlmRequest {
@@ -9,8 +10,19 @@ export interface LlmRequest {
   stream: boolean;
   serverAddress: string;
   serverPort: number;
+  /** `gen_ai.operation.name`: chat, text_completion, embeddings or generate_content. */
+  operation: string;
   /** Prompt JSON, capped; only when content capture is on. */
   input?: string;
+}
+
+/** The GenAI operation a model-call path stands for (the semantic conventions' names). */
+export function operationOfPath(pathname: string): string {
+  if (/\/embeddings$|:(batch)?embedContents?$|\/api\/embed(dings)?$/.test(pathname)) return A.OP_EMBEDDINGS;
+  if (/:(generateContent|streamGenerateContent)$/.test(pathname)) return A.OP_GENERATE_CONTENT;
+  if (/(^|\/)completions$/.test(pathname) && !/chat\/completions$/.test(pathname)) return A.OP_TEXT_COMPLETION;
+  if (/\/api\/generate$/.test(pathname)) return A.OP_TEXT_COMPLETION;
+  return A.OP_CHAT;
 }
 
 /** Request bodies larger than this are not parsed for the model name. */
@@ -77,7 +89,14 @@ export function recognizeRequest(url: URL, method: string, body: unknown, conten
   // Ollama's native API streams unless told not to.
   const stream = json?.['stream'] === true || match.stream || (match.provider === 'ollama' && json?.['stream'] !== false);
   const port = url.port !== '' ? Number(url.port) : url.protocol === 'http:' ? 80 : 443;
-  const request: LlmRequest = { match, model, stream, serverAddress: url.hostname.replace(/^\[(.*)\]$/, '$1'), serverPort: port };
+  const request: LlmRequest = {
+    match,
+    model,
+    stream,
+    serverAddress: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    serverPort: port,
+    operation: operationOfPath(url.pathname),
+  };
   if (content.capture && json !== undefined) {
     const input = promptOf(json, content.maxBytes);
     if (input !== undefined) request.input = input;

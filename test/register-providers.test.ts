@@ -171,9 +171,14 @@ describe('node --import agentrace/register (ESM app)', () => {
     // The same spans went out over OTLP/HTTP.
     const exported = otlp.spans.filter((s) => s.traceId === traceId);
     expect(exported.map((s) => s.name)).toContain('invoke_agent agent');
-    const chatSpans = exported.filter((s) => s.attributes['gen_ai.operation.name'] === 'chat');
-    expect(chatSpans).toHaveLength(9);
-    expect(chatSpans.find((s) => s.name === `chat ${MODELS.gemini}`)?.attributes).toMatchObject({
+    // Gemini's generateContent is the conventions' generate_content; the rest are chat.
+    const modelSpans = exported.filter((s) => ['chat', 'generate_content'].includes(String(s.attributes['gen_ai.operation.name'])));
+    expect(modelSpans).toHaveLength(9);
+    expect(modelSpans.filter((s) => s.attributes['gen_ai.operation.name'] === 'generate_content').map((s) => s.name)).toEqual([
+      `generate_content ${MODELS.gemini}`,
+      `generate_content ${MODELS.gemini}`,
+    ]);
+    expect(modelSpans.find((s) => s.name === `generate_content ${MODELS.gemini}`)?.attributes).toMatchObject({
       'gen_ai.provider.name': 'gcp.gemini',
       'gen_ai.usage.input_tokens': 1000,
       'gen_ai.usage.reasoning.output_tokens': 100,

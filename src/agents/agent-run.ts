@@ -27,6 +27,8 @@ export interface UsageInput {
   durationMs?: number;
   /** The call was cut off before its usage arrived. */
   partial?: boolean;
+  /** `gen_ai.operation.name`: chat (default), text_completion, embeddings, generate_content. */
+  operation?: string;
   attributes?: Attributes;
 }
 
@@ -239,9 +241,11 @@ export class AgentRun {
   }
 
   private writeUsageSpan(r: TelemetryRecord, u: UsageInput, start: number, end: number): void {
+    // Only the model-call operations: anything else would not be read back as a model call.
+    const operation = u.operation !== undefined && A.MODEL_CALL_OPERATIONS.has(u.operation) ? u.operation : A.OP_CHAT;
     const attributes: Attributes = {
       ...u.attributes,
-      [A.GEN_AI_OPERATION_NAME]: A.OP_CHAT,
+      [A.GEN_AI_OPERATION_NAME]: operation,
       [A.GEN_AI_PROVIDER_NAME]: r.provider ?? u.provider,
       [A.GEN_AI_REQUEST_MODEL]: u.model,
       [A.GEN_AI_RESPONSE_MODEL]: r.model ?? u.model,
@@ -258,7 +262,7 @@ export class AgentRun {
     if (r.partial) attributes[A.AGENTRACE_CALL_PARTIAL] = true;
     if (r.engineId) attributes[A.AGENTRACE_ENGINE_ID] = r.engineId;
     const span = this.services.tracer.startSpan(
-      `${A.OP_CHAT} ${r.model ?? u.model}`,
+      `${operation} ${r.model ?? u.model}`,
       { kind: SpanKind.CLIENT, attributes, startTime: start },
       this.childContext(),
     );
