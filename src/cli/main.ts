@@ -38,7 +38,7 @@ function version(): string {
 
 export function buildProgram(): Command {
   const program = new Command('agentrace')
-    .description('Monitoring for AI agent systems: query the local agentrace database offline.')
+    .description('Monitoring for AI agent systems: query the local agentrace database offline, run any command as an agent, receive OTLP from agent processes.')
     .version(version())
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
