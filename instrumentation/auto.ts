@@ -6,7 +6,7 @@ import { warnOnce } from '../src/log.js';
 import { installChildProcessPropagation, ENV_BAGGAGE, ENV_TRACEPARENT, ENV_TRACESTATE } from './child-process.js';
 import { readConfig, type AutoConfig } from './config.js';
 import { installFetchCapture } from './fetch-capture.js';
-import { installProcessHooks, withTimeout, SIGNAL_FLUSH_TIMEOUT_MS } from './process-hooks.js';
+import { installProcessHooks, settlesWithin, withTimeout, SIGNAL_FLUSH_TIMEOUT_MS } from './process-hooks.js';
 import { RootRunContextManager } from './root-context.js';
 
 /** What `agentrace/register` set up in this process. */
@@ -87,7 +87,15 @@ export function startAutoInstrumentation(env: NodeJS.ProcessEnv = process.env): 
     installProcessHooks({
       finish: async (code) => {
         endRoot(code);
-        await withTimeout(monitor.forceFlush(), SIGNAL_FLUSH_TIMEOUT_MS * 5);
+        // SQLite is written synchronously inside the flush; only exporters can take time. An OTLP
+        // endpoint that is down is retried for ~10 s, which would hold the app's exit hostage.
+        if (!(await settlesWithin(monitor.forceFlush(), SIGNAL_FLUSH_TIMEOUT_MS))) {
+          warnOnce(
+            'auto:exit-flush',
+            `exporters did not finish within ${SIGNAL_FLUSH_TIMEOUT_MS} ms (is anything listening at ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'}?); exiting without them. The SQLite mirror has everything. Run \`agentrace collector\`, or set OTEL_TRACES_EXPORTER=none and OTEL_METRICS_EXPORTER=none.`,
+          );
+          process.exit();
+        }
       },
       finishSync: (code) => {
         endRoot(code);

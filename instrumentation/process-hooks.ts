@@ -17,6 +17,16 @@ export interface ProcessLifecycle {
 /** Longest wait for exporters when a signal is about to end the process. */
 export const SIGNAL_FLUSH_TIMEOUT_MS = 2000;
 
+/** True when `work` settled within `ms`; false when the time ran out first. */
+export function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  return Promise.race([work.then(() => true, () => true), timeout]).finally(() => clearTimeout(timer));
+}
+
 export function withTimeout(work: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => {

@@ -266,6 +266,23 @@ export class Monitor {
     await this.ownedMeterProvider?.forceFlush();
   }
 
+  /**
+   * Flushes and stops, waiting at most `timeoutMs` for exporters (SQLite is written at once).
+   * Resolves false when exporters were still busy, e.g. retrying an OTLP endpoint that is down.
+   */
+  async shutdownWithin(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([this.shutdown().then(() => true, () => true), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Flushes and stops. Call once, before the process exits. */
   async shutdown(): Promise<void> {
     if (this.stopped) return;

@@ -86,6 +86,9 @@ Examples:
     });
 }
 
+/** Longest wait for exporters once the command has ended. */
+const EXPORT_WAIT_MS = 2000;
+
 async function runCommand(command: string, args: string[], opts: RunOptions): Promise<number> {
   const dbSetting = process.env.AGENTRACE_DB?.trim();
   const dbOff = opts.db === undefined && dbSetting !== undefined && /^(off|false|none|0)$/i.test(dbSetting);
@@ -103,8 +106,9 @@ async function runCommand(command: string, args: string[], opts: RunOptions): Pr
   } catch (err) {
     process.stderr.write(`agentrace: cannot write the log file (${(err as Error).message}); output is shown but not saved\n`);
   }
-  // The row must exist before the child writes calls against it from its own process.
-  await monitor.forceFlush();
+  // The row must exist before the child writes calls against it from its own process. Only
+  // SQLite: flushing exporters here could hold the command up (an OTLP endpoint that is down).
+  await monitor.sqlite?.forceFlush();
 
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -184,15 +188,11 @@ async function runCommand(command: string, args: string[], opts: RunOptions): Pr
     if (exitCode === 0) run.complete(0);
     else run.fail(`exited with code ${exitCode}`, exitCode);
   }
-  try {
-    await monitor.shutdown();
-  } catch (err) {
-    // The run is in the database already; only the export upstream failed.
-    if (process.env.AGENTRACE_LOG !== 'silent') {
-      process.stderr.write(
-        `agentrace: could not export the run's spans (${(err as Error).message}); they are in the database. Start \`agentrace collector\` or set OTEL_TRACES_EXPORTER=none.\n`,
-      );
-    }
+  // The run is in the database at once; an OTLP endpoint that is down must not hold the exit up.
+  if (!(await monitor.shutdownWithin(EXPORT_WAIT_MS)) && process.env.AGENTRACE_LOG !== 'silent') {
+    process.stderr.write(
+      `agentrace: could not export the run's spans within ${EXPORT_WAIT_MS} ms (is anything listening at ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'}?); they are in the database. Start \`agentrace collector\` or set OTEL_TRACES_EXPORTER=none.\n`,
+    );
   }
   return exitCode;
 }
