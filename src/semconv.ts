@@ -148,6 +148,9 @@ export const AGENTRACE_CALL_PARTIAL = 'agentrace.call.partial';
 export const STATUS_EVENT = 'agentrace.agent.status_change';
 
 // --- Metric attribute and instrument names (see src/metrics) ---------------------------------
+/** The GenAI semantic conventions' client metrics. */
+export const METRIC_GEN_AI_CLIENT_TOKEN_USAGE = 'gen_ai.client.token.usage';
+export const METRIC_GEN_AI_CLIENT_OPERATION_DURATION = 'gen_ai.client.operation.duration';
 export const METRIC_ATTR_AGENT_NAME = GEN_AI_AGENT_NAME;
 export const METRIC_ATTR_STATUS = 'agentrace.status';
 export const METRIC_ATTR_TOKEN_KIND = 'agentrace.token.kind';

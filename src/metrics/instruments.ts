@@ -1,4 +1,5 @@
 import type { Counter, Histogram, Meter, UpDownCounter } from '@opentelemetry/api';
+import * as A from '../semconv.js';
 
 /**
  * Bucket boundaries the GenAI semantic conventions recommend for `gen_ai.client.token.usage`
@@ -11,8 +12,8 @@ export const AGENT_DURATION_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300
 
 /** Instrument names: the OTel name; Prometheus shows dots as underscores and counters with `_total`. */
 export const METRIC = {
-  tokenUsage: 'gen_ai.client.token.usage',
-  operationDuration: 'gen_ai.client.operation.duration',
+  tokenUsage: A.METRIC_GEN_AI_CLIENT_TOKEN_USAGE,
+  operationDuration: A.METRIC_GEN_AI_CLIENT_OPERATION_DURATION,
   tokens: 'agentrace.tokens',
   cost: 'agentrace.cost.usd',
   unpricedCalls: 'agentrace.calls.unpriced',

@@ -42,7 +42,7 @@ export const MAX_TRACES_PER_SEARCH = 1000;
 
 const STATUS_CODES: Record<string, number> = { UNSET: 0, OK: 1, ERROR: 2 };
 
-/** A SQLite JSON path for one top-level key (keys contain dots: `$."gen_ai.agent.name"`). */
+/** A SQLite JSON path for one top-level key (keys contain dots, so the key is quoted: `$."a.b.c"`). */
 function jsonPath(key: string): string | undefined {
   // A double quote cannot be escaped inside a SQLite JSON path label; such a key matches nothing.
   return key.includes('"') ? undefined : `$."${key}"`;

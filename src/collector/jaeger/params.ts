@@ -3,6 +3,10 @@
  * times, RFC 3339 times and the tag filters. Bad input throws ParamError, which the router
  * answers with 400 and a message naming the parameter.
  */
+import { GEN_AI_AGENT_NAME } from '../../semconv.js';
+
+/** An example of the tags parameter, for error messages. */
+const TAGS_EXAMPLE = JSON.stringify({ [GEN_AI_AGENT_NAME]: 'planner' });
 
 export class ParamError extends Error {
   constructor(readonly param: string, message: string) {
@@ -70,10 +74,10 @@ export function parseTagsJson(text: string, param: string): Record<string, strin
   try {
     value = JSON.parse(text);
   } catch {
-    throw new ParamError(param, `not JSON; expected an object such as {"gen_ai.agent.name":"planner"}`);
+    throw new ParamError(param, `not JSON; expected an object such as ${TAGS_EXAMPLE}`);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ParamError(param, `expected a JSON object such as {"gen_ai.agent.name":"planner"}`);
+    throw new ParamError(param, `expected a JSON object such as ${TAGS_EXAMPLE}`);
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
