@@ -54,6 +54,7 @@ interface LiveAgent {
 
 const MAX_TRACKED_SPANS = 100_000;
 const MAX_BUSY_RETRIES = 50;
+const FLUSH_BATCH_FACTOR = 8;
 
 /**
  * An OTel SpanProcessor that mirrors spans into the documented SQLite schema: an `agents` row
@@ -242,7 +243,8 @@ export class SqliteSpanProcessor implements SpanProcessor {
     this.pollStatuses();
     do {
       if (this.queue.length === 0) return;
-      const batch = this.queue.slice(0, this.maxBatchSize);
+      // A full drain blocks anyway (flush, shutdown): bigger transactions commit less often.
+      const batch = this.queue.slice(0, all ? this.maxBatchSize * FLUSH_BATCH_FACTOR : this.maxBatchSize);
       const result = this.writer.apply(batch);
       if (result.error && isBusy(result.error) && this.busyRetries < MAX_BUSY_RETRIES) {
         // Another writer holds the lock: keep the batch and try again on the next tick.
