@@ -4,8 +4,7 @@
  * on loopback. The decoded SpanData must equal what an in-memory exporter saw for the same spans.
  * Then the rules of the OTLP JSON mapping, and hostile input.
  */
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startCaptureServer, type Captured } from './capture-server.js';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type HrTime } from '@opentelemetry/api';
@@ -25,35 +24,7 @@ import { decodeTraces, OtlpDecodeError, type OtlpContentType } from '../src/coll
 import { ExportTraceServiceRequest } from '../src/collector/otlp/proto.js';
 import type { Attributes, SpanData } from '../src/store/span-data.js';
 
-interface Captured {
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
 
-async function startCaptureServer(): Promise<{ url: string; requests: Captured[]; close: () => Promise<void> }> {
-  const requests: Captured[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      requests.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
-      res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/json' });
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 /** What the HTTP layer will do: undo Content-Encoding, pick the decoder from Content-Type. */
 function decodeCaptured(req: Captured): { spans: SpanData[]; rejected: number } {

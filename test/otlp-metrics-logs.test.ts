@@ -2,8 +2,7 @@
  * decodeMetrics / decodeLogs: hand-built OTLP JSON per the spec (every metric type, every rule),
  * then what the official OpenTelemetry JS metric and log exporters really send.
  */
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startCaptureServer, type Captured } from './capture-server.js';
 import { describe, expect, it } from 'vitest';
 import { ROOT_CONTEXT, TraceFlags, trace, type HrTime } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -275,34 +274,7 @@ describe('decodeLogs: OTLP JSON per the spec', () => {
 // ---------------------------------------------------------------------------------------------
 // The official exporters
 
-interface Captured {
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
 
-async function captureServer(): Promise<{ url: string; requests: Captured[]; close: () => Promise<void> }> {
-  const requests: Captured[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      requests.push({ headers: req.headers, body: Buffer.concat(chunks) });
-      res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/json' });
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 const contentTypeOf = (req: Captured): OtlpContentType =>
   (req.headers['content-type'] ?? '').startsWith('application/x-protobuf') ? 'protobuf' : 'json';
@@ -323,7 +295,7 @@ async function exportMetricsTwice(
   factory: MetricExporterFactory,
   temporality: AggregationTemporalityPreference,
 ): Promise<MetricData[][]> {
-  const server = await captureServer();
+  const server = await startCaptureServer();
   const reader = new PeriodicExportingMetricReader({
     exporter: factory(`${server.url}/v1/metrics`, temporality),
     exportIntervalMillis: 3_600_000,
@@ -420,7 +392,7 @@ describe('decodeLogs: what the official OTLP log exporters send', () => {
       `${label}: decoded records equal what the SDK recorded`,
       async () => {
         if (factory === undefined || sdkLogs === undefined || apiLogs === undefined) return;
-        const server = await captureServer();
+        const server = await startCaptureServer();
         const memory = new sdkLogs.InMemoryLogRecordExporter();
         const provider = new sdkLogs.LoggerProvider({
           resource: resourceFromAttributes({ 'service.name': 'logs-test' }),
