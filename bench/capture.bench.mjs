@@ -1,5 +1,5 @@
 // Overhead of model-call capture on a streamed call: time to first chunk and total time, with
-// and without `--import agentrace/register`, against the same local SSE server in the same run.
+// and without `--import agentloupe/register`, against the same local SSE server in the same run.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -73,15 +73,15 @@ export default async function ({ quick }) {
   const calls = quick ? 15 : 60;
   const rounds = quick ? 1 : 3;
   const server = await startServer();
-  const dir = mkdtempSync(join(tmpdir(), 'agentrace-bench-capture-'));
+  const dir = mkdtempSync(join(tmpdir(), 'agentloupe-bench-capture-'));
   try {
     writeFileSync(join(dir, 'app.mjs'), APP);
     const env = {
       ...process.env,
       BENCH_URL: `http://127.0.0.1:${server.address().port}`,
       BENCH_CALLS: String(calls),
-      AGENTRACE_DB: join(dir, 'monitoring.db'),
-      AGENTRACE_LOG: 'silent',
+      AGENTLOUPE_DB: join(dir, 'monitoring.db'),
+      AGENTLOUPE_LOG: 'silent',
       OTEL_TRACES_EXPORTER: 'none',
       OTEL_METRICS_EXPORTER: 'none',
     };

@@ -1,7 +1,7 @@
-// Issue 6 figures: `agentrace collector` ingest.
+// Issue 6 figures: `agentloupe collector` ingest.
 //  - spans/s from OTLP request to SQLite rows, protobuf and JSON, with 8 concurrent senders;
 //  - p50 / p99 export-request latency under that load;
-//  - the collector process's peak RSS (it runs as its own process: `agentrace collector`);
+//  - the collector process's peak RSS (it runs as its own process: `agentloupe collector`);
 //  - baseline, same run, same client: a loopback HTTP server that only reads the body and
 //    answers 200 (what HTTP alone costs), so the ratios show what decoding + mapping + SQLite add.
 import Database from 'better-sqlite3';
@@ -18,7 +18,7 @@ const CLI = join(here, '..', 'dist', 'src', 'cli', 'main.js');
 const SPANS_PER_REQUEST = 100;
 const CONCURRENCY = 8;
 
-/** One request: an agent run with 99 model calls, as agentrace's own SDK exports them. */
+/** One request: an agent run with 99 model calls, as agentloupe's own SDK exports them. */
 function requestSpans(r) {
   const traceId = (r + 1).toString(16).padStart(32, '0');
   const agentSpan = (r * 1000 + 1).toString(16).padStart(16, '0');
@@ -33,14 +33,14 @@ function requestSpans(r) {
       attributes: {
         'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude-sonnet-4-5',
         'gen_ai.usage.input_tokens': 1200 + i, 'gen_ai.usage.output_tokens': 200, 'gen_ai.usage.cache_read.input_tokens': 300,
-        'agentrace.owner.agent_id': agentId, 'agentrace.cost.usd': 0.0042,
+        'agentloupe.owner.agent_id': agentId, 'agentloupe.cost.usd': 0.0042,
       },
       events: [], links: [], resource,
     });
   }
   spans.push({
     traceId, spanId: agentSpan, name: 'invoke_agent worker', kind: 0, startTimeUnixNano: t0, endTimeUnixNano: t0 + 10_000_000n, statusCode: 1,
-    attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.id': agentId, 'gen_ai.agent.name': 'worker', 'agentrace.agent.type': 'worker' },
+    attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.id': agentId, 'gen_ai.agent.name': 'worker', 'agentloupe.agent.type': 'worker' },
     events: [], links: [], resource,
   });
   return spans;
@@ -85,7 +85,7 @@ async function send(url, list, contentType) {
 
 function startCollector(dbPath) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'collector', '--port', '0', '--db', dbPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENTRACE_LOG: 'silent' } });
+    const child = spawn(process.execPath, [CLI, 'collector', '--port', '0', '--db', dbPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENTLOUPE_LOG: 'silent' } });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`collector did not start: ${out}`)), 15_000);
     child.stdout.on('data', (d) => {
@@ -137,7 +137,7 @@ async function nullReceiver() {
 
 export default async function ({ quick }) {
   const requests = quick ? 20 : 200;
-  const dir = mkdtempSync(join(tmpdir(), 'agentrace-bench-collector-'));
+  const dir = mkdtempSync(join(tmpdir(), 'agentloupe-bench-collector-'));
   const results = {};
   const notes = [];
   try {

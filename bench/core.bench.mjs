@@ -1,5 +1,5 @@
 // Issue 2 figures: what the SQLite mirror costs the agent.
-//  - spans/s through agentrace's API with the SQLite processor, vs a bare OTel span with a
+//  - spans/s through agentloupe's API with the SQLite processor, vs a bare OTel span with a
 //    BatchSpanProcessor and a no-op exporter;
 //  - telemetry rows/s through the processor, vs raw better-sqlite3 prepared-statement batch
 //    inserts into the same schema (telemetry alone, and the same rows the processor writes);
@@ -107,13 +107,13 @@ function rawRowsPerSecond(dir, spans, sameRows, autoCheckpoint = true) {
       const a = s.attributes;
       const ctx = s.spanContext();
       const info = insT.run(agentId, s.endTime[0], a['gen_ai.usage.input_tokens'], a['gen_ai.usage.output_tokens'], 300, 0, 300,
-        a['gen_ai.usage.input_tokens'] + a['gen_ai.usage.output_tokens'], a['agentrace.cost.usd'], a['gen_ai.response.model'], a['gen_ai.provider.name']);
+        a['gen_ai.usage.input_tokens'] + a['gen_ai.usage.output_tokens'], a['agentloupe.cost.usd'], a['gen_ai.response.model'], a['gen_ai.provider.name']);
       if (sameRows) {
         insC.run(info.lastInsertRowid, ctx.traceId, ctx.spanId, 'chat', 5);
         const start = BigInt(s.startTime[0]) * 1_000_000_000n + BigInt(s.startTime[1]);
         const end = BigInt(s.endTime[0]) * 1_000_000_000n + BigInt(s.endTime[1]);
         insS.run(ctx.traceId, ctx.spanId, s.parentSpanContext?.spanId ?? null, s.name, s.kind, start, end, end - start,
-          'bench', 'agentrace', agentId, JSON.stringify(a), JSON.stringify(s.resource.attributes));
+          'bench', 'agentloupe', agentId, JSON.stringify(a), JSON.stringify(s.resource.attributes));
       }
     }
   });
@@ -144,7 +144,7 @@ async function worstLoopDelay(dir, n, withDb) {
 }
 
 export default async function core({ quick, log }) {
-  const dir = mkdtempSync(join(tmpdir(), 'agentrace-bench-'));
+  const dir = mkdtempSync(join(tmpdir(), 'agentloupe-bench-'));
   const n = quick ? 2_000 : 20_000;
   const reps = quick ? 1 : 3;
   try {

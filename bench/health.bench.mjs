@@ -24,7 +24,7 @@ function rate(n, fn, repeats) {
 }
 
 export default async function ({ quick }) {
-  const dir = mkdtempSync(join(tmpdir(), 'agentrace-health-bench-'));
+  const dir = mkdtempSync(join(tmpdir(), 'agentloupe-health-bench-'));
   const repeats = quick ? 3 : 7;
   const beats = quick ? 20_000 : 100_000;
   const workers = 1000;

@@ -103,7 +103,7 @@ function writerRate(dir, ops, rows, triggers) {
 }
 
 export default async function ({ quick = false } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'agentrace-rollup-bench-'));
+  const dir = mkdtempSync(join(tmpdir(), 'agentloupe-rollup-bench-'));
   const n = quick ? 2_000 : 20_000;
   const reps = quick ? 3 : 7;
   try {

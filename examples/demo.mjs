@@ -2,16 +2,16 @@
 // change, runs a developer, a tester and a reviewer in parallel (the reviewer fails), and a
 // documenter under the developer. Model calls are simulated with realistic usage from two
 // providers (and one self-hosted model with no known price); everything lands in the default
-// database (.agentrace/monitoring.db).
+// database (.agentloupe/monitoring.db).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createMonitor } from 'agentrace';
+import { createMonitor } from 'agentloupe';
 
 const cli = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const planId = `DEMO-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}`;
 
-const monitor = createMonitor({ serviceName: 'agentrace-demo' });
+const monitor = createMonitor({ serviceName: 'agentloupe-demo' });
 // --serve keeps the process (and its metrics endpoint) up after the run, for Prometheus and Grafana.
 const serve = process.argv.includes('--serve');
 if (serve) {
@@ -61,7 +61,7 @@ await monitor.withAgent({ type: 'planner', name: 'planner', planId, category: 'o
 if (serve) await monitor.forceFlush();
 else await monitor.shutdown();
 
-const db = monitor.sqlite?.path ?? '.agentrace/monitoring.db';
+const db = monitor.sqlite?.path ?? '.agentloupe/monitoring.db';
 const run = (...args) => {
   const r = spawnSync(process.execPath, [cli, ...args], { stdio: 'inherit' });
   if (r.status !== 0) process.exitCode = r.status ?? 1;
@@ -72,10 +72,10 @@ console.log('');
 run('stats', '--recent', '5');
 console.log(`
 Next:
-  npx agentrace agents --status failed        # the reviewer that failed
-  npx agentrace tree --plan ${planId}
-  npx agentrace cost --by model
-  npx agentrace stats --json
+  npx agentloupe agents --status failed        # the reviewer that failed
+  npx agentloupe tree --plan ${planId}
+  npx agentloupe cost --by model
+  npx agentloupe stats --json
 The database is SQLite: sqlite3 ${db} 'SELECT * FROM agents'`);
 
 if (serve) {

@@ -9,19 +9,19 @@ import { installFetchCapture } from './fetch-capture.js';
 import { installProcessHooks, settlesWithin, withTimeout, SIGNAL_FLUSH_TIMEOUT_MS } from './process-hooks.js';
 import { RootRunContextManager } from './root-context.js';
 
-/** What `agentrace/register` set up in this process. */
+/** What `agentloupe/register` set up in this process. */
 export interface AutoInstrumentation {
   readonly config: AutoConfig;
   readonly monitor: Monitor;
-  /** The process-level run: this process's own, or the `agentrace run` run it attached to. */
+  /** The process-level run: this process's own, or the `agentloupe run` run it attached to. */
   readonly root: AgentRun;
-  /** True when `root` belongs to `agentrace run` (this process never ends it). */
+  /** True when `root` belongs to `agentloupe run` (this process never ends it). */
   readonly attached: boolean;
   /** Ends the root run (if it is ours), flushes and stops; removes every patch. */
   shutdown(exitCode?: number): Promise<void>;
 }
 
-const INSTANCE_KEY = Symbol.for('agentrace.auto-instrumentation');
+const INSTANCE_KEY = Symbol.for('agentloupe.auto-instrumentation');
 
 /** The auto-instrumentation of this process, when the register hook ran. */
 export function autoInstrumentation(): AutoInstrumentation | undefined {
@@ -92,7 +92,7 @@ export function startAutoInstrumentation(env: NodeJS.ProcessEnv = process.env): 
         if (!(await settlesWithin(monitor.forceFlush(), SIGNAL_FLUSH_TIMEOUT_MS))) {
           warnOnce(
             'auto:exit-flush',
-            `exporters did not finish within ${SIGNAL_FLUSH_TIMEOUT_MS} ms (is anything listening at ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'}?); exiting without them. The SQLite mirror has everything. Run \`agentrace collector\`, or set OTEL_TRACES_EXPORTER=none and OTEL_METRICS_EXPORTER=none.`,
+            `exporters did not finish within ${SIGNAL_FLUSH_TIMEOUT_MS} ms (is anything listening at ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'}?); exiting without them. The SQLite mirror has everything. Run \`agentloupe collector\`, or set OTEL_TRACES_EXPORTER=none and OTEL_METRICS_EXPORTER=none.`,
           );
           process.exit();
         }

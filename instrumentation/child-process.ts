@@ -10,8 +10,8 @@ import { warnOnce } from '../src/log.js';
 export const ENV_TRACEPARENT = 'TRACEPARENT';
 export const ENV_TRACESTATE = 'TRACESTATE';
 export const ENV_BAGGAGE = 'BAGGAGE';
-/** Set by `agentrace run` for its own child only; a grandchild is an agent of its own. */
-export const ENV_RUN_AGENT_ID = 'AGENTRACE_RUN_AGENT_ID';
+/** Set by `agentloupe run` for its own child only; a grandchild is an agent of its own. */
+export const ENV_RUN_AGENT_ID = 'AGENTLOUPE_RUN_AGENT_ID';
 
 /**
  * What a child started in `ctx` inherits: the trace context of the current span and baggage

@@ -5,12 +5,12 @@ import { defaultDbPath } from '../src/store/database.js';
 export interface AutoConfig {
   /** OTEL_SDK_DISABLED=true: install nothing at all. */
   disabled: boolean;
-  /** Database path, or false for AGENTRACE_DB=off. */
+  /** Database path, or false for AGENTLOUPE_DB=off. */
   db: string | false;
   agentType: string;
   agentName: string;
   planId: string | undefined;
-  /** AGENTRACE_RUN_AGENT_ID: the run `agentrace run` records around this process; attach to it. */
+  /** AGENTLOUPE_RUN_AGENT_ID: the run `agentloupe run` records around this process; attach to it. */
   attachRunId: string | undefined;
   captureContent: boolean;
   /** Bytes of prompt or completion kept per call when content capture is on. */
@@ -36,17 +36,17 @@ export function scriptName(argv: readonly string[] = process.argv): string {
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = process.argv): AutoConfig {
-  const dbSetting = nonEmpty(env.AGENTRACE_DB);
-  const agentType = nonEmpty(env.AGENTRACE_AGENT_TYPE) ?? scriptName(argv);
-  const max = Number(env.AGENTRACE_CAPTURE_CONTENT_MAX_BYTES);
+  const dbSetting = nonEmpty(env.AGENTLOUPE_DB);
+  const agentType = nonEmpty(env.AGENTLOUPE_AGENT_TYPE) ?? scriptName(argv);
+  const max = Number(env.AGENTLOUPE_CAPTURE_CONTENT_MAX_BYTES);
   return {
     disabled: truthy(env.OTEL_SDK_DISABLED),
     db: dbSetting !== undefined && /^(off|false|none|0)$/i.test(dbSetting) ? false : defaultDbPath(env),
     agentType,
-    agentName: nonEmpty(env.AGENTRACE_AGENT_NAME) ?? agentType,
-    planId: nonEmpty(env.AGENTRACE_PLAN_ID),
-    attachRunId: nonEmpty(env.AGENTRACE_RUN_AGENT_ID),
-    captureContent: truthy(env.AGENTRACE_CAPTURE_CONTENT),
+    agentName: nonEmpty(env.AGENTLOUPE_AGENT_NAME) ?? agentType,
+    planId: nonEmpty(env.AGENTLOUPE_PLAN_ID),
+    attachRunId: nonEmpty(env.AGENTLOUPE_RUN_AGENT_ID),
+    captureContent: truthy(env.AGENTLOUPE_CAPTURE_CONTENT),
     maxContentBytes: Number.isInteger(max) && max > 0 ? max : 16 * 1024,
   };
 }

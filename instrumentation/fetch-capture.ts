@@ -19,9 +19,9 @@ export interface FetchCaptureOptions {
 type Fetch = typeof globalThis.fetch;
 
 /** Where a CommonJS preload that loads us late leaves the fetch it found (see register.cts). */
-export const ORIGINAL_FETCH_KEY = Symbol.for('agentrace.fetch.original');
+export const ORIGINAL_FETCH_KEY = Symbol.for('agentloupe.fetch.original');
 /** The capturing fetch, for fetch references taken before it was installed. */
-export const CAPTURING_FETCH_KEY = Symbol.for('agentrace.fetch.capturing');
+export const CAPTURING_FETCH_KEY = Symbol.for('agentloupe.fetch.capturing');
 
 /** Non-streamed bodies kept for their usage; bigger ones are passed on unread. */
 const MAX_BUFFERED_BODY = 16 * 1024 * 1024;
@@ -189,9 +189,9 @@ export function installFetchCapture(options: FetchCaptureOptions): () => void {
       foreign.setAttributes({
         ...attributes,
         ...usageAttributes(usage),
-        [A.AGENTRACE_COST_USD]: cost.costUsd,
-        ...(cost.priced ? {} : { [A.AGENTRACE_COST_UNPRICED]: true }),
-        ...(partial ? { [A.AGENTRACE_CALL_PARTIAL]: true } : {}),
+        [A.AGENTLOUPE_COST_USD]: cost.costUsd,
+        ...(cost.priced ? {} : { [A.AGENTLOUPE_COST_UNPRICED]: true }),
+        ...(partial ? { [A.AGENTLOUPE_CALL_PARTIAL]: true } : {}),
         ...(usage.model ? { [A.GEN_AI_RESPONSE_MODEL]: usage.model } : {}),
       });
       return;
@@ -231,7 +231,7 @@ export function installFetchCapture(options: FetchCaptureOptions): () => void {
     const run = options.runFor(ctx);
     const foreign = sdkCallSpan(ctx);
     if (foreign !== undefined && run !== undefined) {
-      foreign.setAttributes({ [A.AGENTRACE_OWNER_AGENT_ID]: run.id, [A.GEN_AI_AGENT_NAME]: run.name });
+      foreign.setAttributes({ [A.AGENTLOUPE_OWNER_AGENT_ID]: run.id, [A.GEN_AI_AGENT_NAME]: run.name });
     }
     const response = await original(input, sendInit);
     try {

@@ -1,5 +1,5 @@
 /**
- * `node --require agentrace/register app.js` for CommonJS apps.
+ * `node --require agentloupe/register app.js` for CommonJS apps.
  *
  * Node >= 20.19 (and 22.12) can require() an ES module synchronously: then this is exactly the
  * ESM hook, set up before the app's first line. Older Node cannot; the ESM setup is then started
@@ -15,19 +15,19 @@ const url: typeof import('node:url') = require('node:url');
 const target = path.join(__dirname, 'register.js');
 
 function report(err: unknown): void {
-  if (process.env.AGENTRACE_LOG === 'silent') return;
-  process.stderr.write(`agentrace: auto-instrumentation is off for this process: ${String(err)}\n`);
+  if (process.env.AGENTLOUPE_LOG === 'silent') return;
+  process.stderr.write(`agentloupe: auto-instrumentation is off for this process: ${String(err)}\n`);
 }
 
 function loadAsync(): void {
   const holder = globalThis as unknown as Record<symbol, unknown>;
   const original = globalThis.fetch;
   if (typeof original === 'function') {
-    holder[Symbol.for('agentrace.fetch.original')] = original;
+    holder[Symbol.for('agentloupe.fetch.original')] = original;
     let ready: Promise<unknown> = Promise.resolve();
     const standIn = function fetch(input: Parameters<typeof original>[0], init?: RequestInit): Promise<Response> {
       return ready.then(() => {
-        const capturing = holder[Symbol.for('agentrace.fetch.capturing')] as typeof original | undefined;
+        const capturing = holder[Symbol.for('agentloupe.fetch.capturing')] as typeof original | undefined;
         return (capturing ?? original)(input, init);
       });
     };
@@ -41,7 +41,7 @@ function loadAsync(): void {
   import(url.pathToFileURL(target).href).catch(report);
 }
 
-const forceAsync = process.env.AGENTRACE_REGISTER_ASYNC === '1';
+const forceAsync = process.env.AGENTLOUPE_REGISTER_ASYNC === '1';
 if (forceAsync) {
   loadAsync();
 } else {

@@ -1,6 +1,6 @@
 /**
- * `node --import agentrace/register app.js`: instruments the process before the app's first
- * line runs. Configuration is the environment (OTEL_*, AGENTRACE_*); see the README.
+ * `node --import agentloupe/register app.js`: instruments the process before the app's first
+ * line runs. Configuration is the environment (OTEL_*, AGENTLOUPE_*); see the README.
  * Never throws into the app: a broken setup is reported once on stderr and the app runs bare.
  */
 import { warnOnce } from '../src/log.js';

@@ -4,7 +4,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 /**
  * An AsyncLocalStorage context manager whose "nothing active" is the process's root agent run
  * rather than the empty context. The hook cannot wrap the app's main module in `context.with`,
- * so this is how code that never heard of agentrace (the app, provider SDKs that start their own
+ * so this is how code that never heard of agentloupe (the app, provider SDKs that start their own
  * spans, child_process calls) still runs inside the root run.
  */
 export class RootRunContextManager extends AsyncLocalStorageContextManager {

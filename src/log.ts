@@ -1,20 +1,20 @@
 import { diag } from '@opentelemetry/api';
 
 /**
- * agentrace's own warnings. Problems inside instrumentation are never thrown into the agent;
- * they are said once per kind on stderr (silence with AGENTRACE_LOG=silent) and sent to the
+ * agentloupe's own warnings. Problems inside instrumentation are never thrown into the agent;
+ * they are said once per kind on stderr (silence with AGENTLOUPE_LOG=silent) and sent to the
  * OTel diag logger.
  */
 const said = new Set<string>();
 
 export function warnOnce(key: string, message: string): void {
-  diag.warn(`agentrace: ${message}`);
+  diag.warn(`agentloupe: ${message}`);
   if (said.has(key)) return;
   said.add(key);
-  if (process.env.AGENTRACE_LOG === 'silent') return;
-  process.stderr.write(`agentrace: ${message}\n`);
+  if (process.env.AGENTLOUPE_LOG === 'silent') return;
+  process.stderr.write(`agentloupe: ${message}\n`);
 }
 
 export function debug(message: string): void {
-  diag.debug(`agentrace: ${message}`);
+  diag.debug(`agentloupe: ${message}`);
 }

@@ -1,10 +1,10 @@
 /**
- * Every span, event and metric attribute name agentrace reads or writes. Nothing else in the
+ * Every span, event and metric attribute name agentloupe reads or writes. Nothing else in the
  * code base spells one: import from here.
  *
  * `gen_ai.*` names follow the OpenTelemetry GenAI semantic conventions (development status,
  * open-telemetry/semantic-conventions-genai). What the conventions do not define lives under
- * the project prefix `agentrace.*`.
+ * the project prefix `agentloupe.*`.
  */
 
 // --- GenAI semantic conventions (current names) ---------------------------------------------
@@ -29,7 +29,7 @@ export const GEN_AI_TOOL_NAME = 'gen_ai.tool.name';
 export const GEN_AI_TOOL_CALL_ID = 'gen_ai.tool.call.id';
 export const GEN_AI_TOOL_TYPE = 'gen_ai.tool.type';
 export const GEN_AI_TOOL_CALL_ARGUMENTS = 'gen_ai.tool.call.arguments';
-/** Prompt and completion content: only with AGENTRACE_CAPTURE_CONTENT=true, capped. */
+/** Prompt and completion content: only with AGENTLOUPE_CAPTURE_CONTENT=true, capped. */
 export const GEN_AI_INPUT_MESSAGES = 'gen_ai.input.messages';
 export const GEN_AI_OUTPUT_MESSAGES = 'gen_ai.output.messages';
 /** Cache writes as @anthropic-ai/sdk 1.x names them on its own call spans (read, never written). */
@@ -37,7 +37,7 @@ export const GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS_ANTHROPIC_SDK = 'gen_ai.usage
 export const GEN_AI_TOKEN_TYPE = 'gen_ai.token.type';
 export const ERROR_TYPE = 'error.type';
 
-/** Values of `gen_ai.operation.name` agentrace produces or recognises. */
+/** Values of `gen_ai.operation.name` agentloupe produces or recognises. */
 export const OP_INVOKE_AGENT = 'invoke_agent';
 export const OP_CREATE_AGENT = 'create_agent';
 export const OP_CHAT = 'chat';
@@ -126,53 +126,53 @@ export const SERVER_ADDRESS = 'server.address';
 export const SERVER_PORT = 'server.port';
 export const EXCEPTION_EVENT = 'exception';
 
-// --- agentrace project attributes ------------------------------------------------------------
-export const AGENTRACE_AGENT_TYPE = 'agentrace.agent.type';
-export const AGENTRACE_AGENT_CATEGORY = 'agentrace.agent.category';
-export const AGENTRACE_PLAN_ID = 'agentrace.plan.id';
-export const AGENTRACE_PARENT_AGENT_ID = 'agentrace.agent.parent_id';
-export const AGENTRACE_EXIT_CODE = 'agentrace.agent.exit_code';
-export const AGENTRACE_LOG_FILE = 'agentrace.agent.log_file';
-export const AGENTRACE_AGENT_STATUS = 'agentrace.agent.status';
-export const AGENTRACE_ERROR_MESSAGE = 'agentrace.agent.error_message';
+// --- agentloupe project attributes ------------------------------------------------------------
+export const AGENTLOUPE_AGENT_TYPE = 'agentloupe.agent.type';
+export const AGENTLOUPE_AGENT_CATEGORY = 'agentloupe.agent.category';
+export const AGENTLOUPE_PLAN_ID = 'agentloupe.plan.id';
+export const AGENTLOUPE_PARENT_AGENT_ID = 'agentloupe.agent.parent_id';
+export const AGENTLOUPE_EXIT_CODE = 'agentloupe.agent.exit_code';
+export const AGENTLOUPE_LOG_FILE = 'agentloupe.agent.log_file';
+export const AGENTLOUPE_AGENT_STATUS = 'agentloupe.agent.status';
+export const AGENTLOUPE_ERROR_MESSAGE = 'agentloupe.agent.error_message';
 /** On model and tool spans: the agent run they belong to (saves a lookup in the mapping). */
-export const AGENTRACE_OWNER_AGENT_ID = 'agentrace.owner.agent_id';
-export const AGENTRACE_COST_USD = 'agentrace.cost.usd';
-export const AGENTRACE_COST_UNPRICED = 'agentrace.cost.unpriced';
-export const AGENTRACE_ENGINE_ID = 'agentrace.engine.id';
-export const AGENTRACE_TOOL_APPROVED = 'agentrace.tool.approved';
-export const AGENTRACE_TOOL_APPROVAL_TYPE = 'agentrace.tool.approval_type';
-export const AGENTRACE_CALL_PARTIAL = 'agentrace.call.partial';
+export const AGENTLOUPE_OWNER_AGENT_ID = 'agentloupe.owner.agent_id';
+export const AGENTLOUPE_COST_USD = 'agentloupe.cost.usd';
+export const AGENTLOUPE_COST_UNPRICED = 'agentloupe.cost.unpriced';
+export const AGENTLOUPE_ENGINE_ID = 'agentloupe.engine.id';
+export const AGENTLOUPE_TOOL_APPROVED = 'agentloupe.tool.approved';
+export const AGENTLOUPE_TOOL_APPROVAL_TYPE = 'agentloupe.tool.approval_type';
+export const AGENTLOUPE_CALL_PARTIAL = 'agentloupe.call.partial';
 
 /** Name of the span event that records an agent status change. */
-export const STATUS_EVENT = 'agentrace.agent.status_change';
+export const STATUS_EVENT = 'agentloupe.agent.status_change';
 
 // --- Metric attribute and instrument names (see src/metrics) ---------------------------------
 /** The GenAI semantic conventions' client metrics. */
 export const METRIC_GEN_AI_CLIENT_TOKEN_USAGE = 'gen_ai.client.token.usage';
 export const METRIC_GEN_AI_CLIENT_OPERATION_DURATION = 'gen_ai.client.operation.duration';
 export const METRIC_ATTR_AGENT_NAME = GEN_AI_AGENT_NAME;
-export const METRIC_ATTR_STATUS = 'agentrace.status';
-export const METRIC_ATTR_TOKEN_KIND = 'agentrace.token.kind';
-export const METRIC_ATTR_APPROVAL = 'agentrace.tool.approval';
+export const METRIC_ATTR_STATUS = 'agentloupe.status';
+export const METRIC_ATTR_TOKEN_KIND = 'agentloupe.token.kind';
+export const METRIC_ATTR_APPROVAL = 'agentloupe.tool.approval';
 
 // --- Health (see src/health) -----------------------------------------------------------------
 /** Health metric and span-event attributes: the component checked and a health state. */
-export const HEALTH_ATTR_COMPONENT = 'agentrace.health.component';
-export const HEALTH_ATTR_STATE = 'agentrace.health.state';
-export const HEALTH_ATTR_PREVIOUS_STATE = 'agentrace.health.previous_state';
-export const HEALTH_ATTR_MESSAGE = 'agentrace.health.message';
-export const HEALTH_ATTR_LATENCY_MS = 'agentrace.health.latency_ms';
+export const HEALTH_ATTR_COMPONENT = 'agentloupe.health.component';
+export const HEALTH_ATTR_STATE = 'agentloupe.health.state';
+export const HEALTH_ATTR_PREVIOUS_STATE = 'agentloupe.health.previous_state';
+export const HEALTH_ATTR_MESSAGE = 'agentloupe.health.message';
+export const HEALTH_ATTR_LATENCY_MS = 'agentloupe.health.latency_ms';
 /** Name of the span event that records a component's health status change. */
-export const HEALTH_STATUS_EVENT = 'agentrace.health.status_change';
+export const HEALTH_STATUS_EVENT = 'agentloupe.health.status_change';
 /** Worker metric attributes (worker ids are not metric attributes: unbounded). */
-export const WORKER_ATTR_TYPE = 'agentrace.worker.type';
-export const WORKER_ATTR_STATE = 'agentrace.worker.state';
+export const WORKER_ATTR_TYPE = 'agentloupe.worker.type';
+export const WORKER_ATTR_STATE = 'agentloupe.worker.state';
 
 // --- Collector (see src/collector) -----------------------------------------------------------
 /** Ingest metric attributes: the OTLP signal (traces, metrics, logs) and why items were dropped. */
-export const COLLECTOR_ATTR_SIGNAL = 'agentrace.collector.signal';
-export const COLLECTOR_ATTR_REASON = 'agentrace.collector.reason';
+export const COLLECTOR_ATTR_SIGNAL = 'agentloupe.collector.signal';
+export const COLLECTOR_ATTR_REASON = 'agentloupe.collector.reason';
 export const HTTP_RESPONSE_STATUS_CODE = 'http.response.status_code';
 
 

@@ -26,7 +26,7 @@ function fixed(): string {
   return path;
 }
 
-describe('agentrace sql is read-only', () => {
+describe('agentloupe sql is read-only', () => {
   it('refuses INSERT, UPDATE, DELETE, DROP and writing PRAGMAs, and leaves the file unchanged', () => {
     const path = fixed();
     const before = sha(path);
@@ -55,7 +55,7 @@ describe('agentrace sql is read-only', () => {
     expect((JSON.parse(r.stdout) as Row[]).map((x) => x.id)).toEqual(['architect-0001', 'developer-0002']);
     const bad = cli(['sql', 'SELECT nope FROM agents', '--db', path]);
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toBe('agentrace: SQL error: no such column: nope\n');
+    expect(bad.stderr).toBe('agentloupe: SQL error: no such column: nope\n');
   });
 
   it('reads beside a live writer holding an open transaction (WAL)', () => {
@@ -90,11 +90,11 @@ describe('older and newer databases', () => {
     const r = cli(['stats', '--db', path]);
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(
-      `agentrace: ${path} has schema version 1; this agentrace uses ${SCHEMA_VERSION}. Run \`agentrace migrate --db ${path}\` (or any instrumented agent) once to upgrade it.\n`,
+      `agentloupe: ${path} has schema version 1; this agentloupe uses ${SCHEMA_VERSION}. Run \`agentloupe migrate --db ${path}\` (or any instrumented agent) once to upgrade it.\n`,
     );
     const doctor = JSON.parse(cli(['doctor', '--json', '--db', path]).stdout) as { ok: boolean; checks: { name: string; status: string; fix?: string }[] };
     expect(doctor.ok).toBe(false);
-    expect(doctor.checks.find((c) => c.name === 'schema version')).toMatchObject({ status: 'fail', fix: `run \`agentrace migrate --db ${path}\`` });
+    expect(doctor.checks.find((c) => c.name === 'schema version')).toMatchObject({ status: 'fail', fix: `run \`agentloupe migrate --db ${path}\`` });
 
     const m = cli(['migrate', '--json', '--db', path]);
     expect(m.status).toBe(0);
@@ -105,15 +105,15 @@ describe('older and newer databases', () => {
     expect(JSON.parse(cli(['agents', '--json', '--db', path]).stdout)).toEqual([expect.objectContaining({ id: 'old-1' })]);
   });
 
-  it('a newer schema is refused with how to upgrade agentrace', () => {
+  it('a newer schema is refused with how to upgrade agentloupe', () => {
     const path = fixed();
     const db = new Database(path);
     db.pragma(`user_version = ${SCHEMA_VERSION + 5}`);
     db.close();
     const r = cli(['agents', '--db', path]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('written by a newer agentrace');
-    expect(r.stderr).toContain('npm install agentrace@latest');
+    expect(r.stderr).toContain('written by a newer agentloupe');
+    expect(r.stderr).toContain('npm install agentloupe@latest');
   });
 });
 
@@ -189,7 +189,7 @@ function assertConsistent(path: string): void {
   expect(query(path, 'PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
 }
 
-describe('agentrace prune', () => {
+describe('agentloupe prune', () => {
   it('deletes old runs with their telemetry, spans, health rows and logs in one go, re-roots survivors, keeps agent_usage', () => {
     const { path, logs } = retentionDb();
     const usage = query(path, 'SELECT * FROM agent_usage ORDER BY agent_id');
@@ -242,7 +242,7 @@ describe('agentrace prune', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/agents deleted\s+3\n/);
     expect(r.stdout).toMatch(/re-rooted children\s+1\n/);
-    expect(r.stdout).toContain('run `agentrace vacuum`');
+    expect(r.stdout).toContain('run `agentloupe vacuum`');
     expect(existsSync(logs.old)).toBe(true);
     assertConsistent(path);
   });
@@ -269,7 +269,7 @@ describe('agentrace prune', () => {
   });
 });
 
-describe('agentrace vacuum and export', () => {
+describe('agentloupe vacuum and export', () => {
   it('vacuum reports sizes before and after and empties the WAL', () => {
     const { path } = retentionDb();
     cli(['prune', '--older-than', '30d', '--db', path]);
@@ -320,7 +320,7 @@ describe('agentrace vacuum and export', () => {
   });
 });
 
-describe('agentrace doctor', () => {
+describe('agentloupe doctor', () => {
   it('passes a healthy database and exits 0', () => {
     const path = fixed();
     const r = cli(['doctor', '--db', path]);
@@ -338,31 +338,31 @@ describe('agentrace doctor', () => {
     const prices = join(dir, 'prices.json');
     writeFileSync(prices, '{"models": {"gpt-x": {"input": "cheap"}}}');
     const r = cli(['doctor', '--json', '--db', join(dir, 'none.db')], {
-      env: { AGENTRACE_PRICING: prices, OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost:4318', OTEL_TRACES_EXPORTER: 'otlp,zipkin' },
+      env: { AGENTLOUPE_PRICING: prices, OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost:4318', OTEL_TRACES_EXPORTER: 'otlp,zipkin' },
     });
     expect(r.status).toBe(1);
     const checks = (JSON.parse(r.stdout) as { checks: { name: string; status: string; detail: string; fix?: string }[] }).checks;
     const by = (name: string): { status: string; detail: string; fix?: string } | undefined => checks.find((c) => c.name === name);
     expect(by('exists')).toMatchObject({ status: 'fail' });
-    expect(by('exists')!.fix).toContain('AGENTRACE_DB');
-    expect(by('AGENTRACE_PRICING')).toMatchObject({ status: 'fail' });
-    expect(by('AGENTRACE_PRICING')!.detail).toContain('gpt-x');
+    expect(by('exists')!.fix).toContain('AGENTLOUPE_DB');
+    expect(by('AGENTLOUPE_PRICING')).toMatchObject({ status: 'fail' });
+    expect(by('AGENTLOUPE_PRICING')!.detail).toContain('gpt-x');
     expect(by('OTEL_EXPORTER_OTLP_ENDPOINT')).toMatchObject({ status: 'fail', fix: 'set it like http://localhost:4318' });
     expect(by('OTEL_TRACES_EXPORTER')).toMatchObject({ status: 'warn' });
     expect(by('node')).toMatchObject({ status: 'ok' });
     expect(by('better-sqlite3')).toMatchObject({ status: 'ok' });
   });
 
-  it('flags a file that is not an agentrace database', () => {
+  it('flags a file that is not an agentloupe database', () => {
     const path = join(tempDir(), 'other.db');
     const db = new Database(path);
     db.exec('CREATE TABLE notes (x)');
     db.close();
     const r = cli(['doctor', '--db', path]);
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain('this is not an agentrace database');
+    expect(r.stdout).toContain('this is not an agentloupe database');
     const stats = cli(['stats', '--db', path]);
     expect(stats.status).toBe(1);
-    expect(stats.stderr).toContain('is a SQLite database but not an agentrace one');
+    expect(stats.stderr).toContain('is a SQLite database but not an agentloupe one');
   });
 });

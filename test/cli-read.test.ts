@@ -17,7 +17,7 @@ function fixedDb(): { path: string; dir: string } {
 
 function ok(args: string[], options?: Parameters<typeof cli>[1]): string {
   const r = cli(args, options);
-  if (r.status !== 0) throw new Error(`agentrace ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`agentloupe ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
 }
 
@@ -133,8 +133,8 @@ describe('a database written through the public API', () => {
 
   it('finds the database by walking up from the working directory, like git', () => {
     const root = tempDir();
-    mkdirSync(join(root, '.agentrace'));
-    buildFixedDb(join(root, '.agentrace', 'monitoring.db'));
+    mkdirSync(join(root, '.agentloupe'));
+    buildFixedDb(join(root, '.agentloupe', 'monitoring.db'));
     const deep = join(root, 'a', 'b');
     mkdirSync(deep, { recursive: true });
     const agents = JSON.parse(ok(['agents', '--json'], { cwd: deep })) as unknown[];
@@ -148,7 +148,7 @@ describe('errors and exit codes', () => {
     for (const cmd of [['stats'], ['agents'], ['show', 'x'], ['tools'], ['plans'], ['export'], ['sql', 'SELECT 1'], ['prune', '--older-than', '1d'], ['vacuum'], ['migrate']]) {
       const r = cli([...cmd, '--db', missing]);
       expect(r.status, cmd.join(' ')).toBe(1);
-      expect(r.stderr).toContain(`no agentrace database at ${missing}`);
+      expect(r.stderr).toContain(`no agentloupe database at ${missing}`);
       expect(r.stdout).toBe('');
     }
   });
@@ -158,11 +158,11 @@ describe('errors and exit codes', () => {
     for (const cmd of [['show', 'ghost-1'], ['tree', 'ghost-1'], ['telemetry', 'ghost-1']]) {
       const r = cli([...cmd, '--db', path]);
       expect(r.status).toBe(1);
-      expect(r.stderr).toBe('agentrace: no agent with id "ghost-1" in this database (list them with: agentrace agents)\n');
+      expect(r.stderr).toBe('agentloupe: no agent with id "ghost-1" in this database (list them with: agentloupe agents)\n');
     }
     const plan = cli(['tree', '--plan', 'NOPE', '--db', path]);
     expect(plan.status).toBe(1);
-    expect(plan.stderr).toContain('no agents in plan "NOPE" (list plans with: agentrace plans)');
+    expect(plan.stderr).toContain('no agents in plan "NOPE" (list plans with: agentloupe plans)');
   });
 
   it('exits 2 for bad flags and values', () => {
@@ -197,7 +197,7 @@ describe('errors and exit codes', () => {
       expect(top.stdout).toContain(`  ${c}`);
       const r = cli([c, '--help']);
       expect(r.status, c).toBe(0);
-      expect(r.stdout, c).toMatch(/Examples?:\n {2}agentrace /);
+      expect(r.stdout, c).toMatch(/Examples?:\n {2}agentloupe /);
       expect(r.stdout, c).toContain('--db <path>');
     }
   });

@@ -12,7 +12,7 @@ afterEach(async () => {
 });
 
 export async function testCollector(options: CollectorOptions = {}): Promise<RunningCollector> {
-  const collector = await startCollector({ port: 0, db: join(tempDir('agentrace-collector-'), 'collector.db'), ...options });
+  const collector = await startCollector({ port: 0, db: join(tempDir('agentloupe-collector-'), 'collector.db'), ...options });
   running.push(collector);
   return collector;
 }

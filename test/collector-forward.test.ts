@@ -107,6 +107,6 @@ describe('collector forwarding', () => {
     expect(query(c.dbPath, 'SELECT COUNT(*) AS n FROM telemetry')).toEqual([{ n: 4n }]);
     expect(c.stats().forward[0]!.dropped).toBe(3);
     const metrics = await (await fetch(`${c.url}/metrics`)).text();
-    expect(metrics).toMatch(/agentrace_collector_dropped_total\{[^}]*agentrace_collector_reason="forward"[^}]*\} 3/);
+    expect(metrics).toMatch(/agentloupe_collector_dropped_total\{[^}]*agentloupe_collector_reason="forward"[^}]*\} 3/);
   });
 });

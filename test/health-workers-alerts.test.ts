@@ -83,7 +83,7 @@ describe('heartbeats', () => {
 });
 
 describe('zombie agents', () => {
-  it('detects a run whose process was SIGKILLed; agentrace health --reap terminates it', async () => {
+  it('detects a run whose process was SIGKILLed; agentloupe health --reap terminates it', async () => {
     const db = join(tempDir(), 'z.db');
     const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 100000)'], { stdio: 'ignore' });
     cleanup.push(() => child.kill('SIGKILL'));
@@ -118,7 +118,7 @@ describe('zombie agents', () => {
     const row = raw.prepare('SELECT status, end_time, error_message FROM agents WHERE id = ?').get(zombie.id) as { status: string; end_time: number | null; error_message: string };
     expect(row.status).toBe('terminated');
     expect(row.end_time).not.toBeNull();
-    expect(row.error_message).toBe(`reaped by agentrace: process ${child.pid} is gone (run was still running)`);
+    expect(row.error_message).toBe(`reaped by agentloupe: process ${child.pid} is gone (run was still running)`);
     expect((raw.prepare('SELECT status FROM agents WHERE id = ?').get(alive.id) as { status: string }).status).toBe('running');
     expect(raw.prepare('SELECT execution_count, failure_count FROM agent_usage WHERE agent_id = ?').get('sandbox-runner')).toEqual({ execution_count: 1, failure_count: 1 });
     expect(findZombies(store)).toEqual([]);
@@ -177,7 +177,7 @@ describe('alert rules', () => {
 
     expect(fired).toEqual(['REQ-7', 'REQ-7']);
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toBe('agentrace: ALERT [critical] plan-budget (REQ-7): plan REQ-7 has cost $6.00 over 2 call(s), over its $5.00 budget');
+    expect(lines[0]).toBe('agentloupe: ALERT [critical] plan-budget (REQ-7): plan REQ-7 has cost $6.00 over 2 call(s), over its $5.00 budget');
     expect(bodies).toHaveLength(2);
     expect(bodies[0]).toEqual({
       text: '[CRITICAL] Plan REQ-7 over budget: plan REQ-7 has cost $6.00 over 2 call(s), over its $5.00 budget',

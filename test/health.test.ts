@@ -108,18 +108,18 @@ describe('HealthMonitor', () => {
     const samples = parseExposition(await (await fetch(`${base}/metrics`)).text());
     for (const c of health.getAll()) {
       for (const state of ['healthy', 'degraded', 'unhealthy', 'unknown']) {
-        const s = samples.filter((x) => x.name === 'agentrace_health_status' && x.labels.agentrace_health_component === c.name && x.labels.agentrace_health_state === state);
+        const s = samples.filter((x) => x.name === 'agentloupe_health_status' && x.labels.agentloupe_health_component === c.name && x.labels.agentloupe_health_state === state);
         expect(s, `${c.name}/${state}`).toHaveLength(1);
         expect(s[0]!.value).toBe(c.status === state ? 1 : 0);
       }
-      const d = samples.find((x) => x.name === 'agentrace_health_check_duration' && x.labels.agentrace_health_component === c.name);
+      const d = samples.find((x) => x.name === 'agentloupe_health_check_duration' && x.labels.agentloupe_health_component === c.name);
       expect(d?.value).toBe(c.latencyMs! / 1000);
-      const age = samples.find((x) => x.name === 'agentrace_health_last_success_age' && x.labels.agentrace_health_component === c.name);
+      const age = samples.find((x) => x.name === 'agentloupe_health_last_success_age' && x.labels.agentloupe_health_component === c.name);
       expect(age).toBeDefined();
       if (c.status === 'healthy') expect(age!.value).toBeLessThan(60);
     }
-    const workers = samples.filter((x) => x.name === 'agentrace_workers' && x.labels.agentrace_worker_type === 'sandbox');
-    expect(Object.fromEntries(workers.map((w) => [w.labels.agentrace_worker_state, w.value]))).toEqual({ healthy: 1, stale: 0, down: 0 });
+    const workers = samples.filter((x) => x.name === 'agentloupe_workers' && x.labels.agentloupe_worker_type === 'sandbox');
+    expect(Object.fromEntries(workers.map((w) => [w.labels.agentloupe_worker_state, w.value]))).toEqual({ healthy: 1, stale: 0, down: 0 });
   });
 
   it('an HTTP check follows a local server through healthy, degraded and unhealthy; /readyz follows', async () => {

@@ -6,7 +6,7 @@ import { afterEach } from 'vitest';
 const dirs: string[] = [];
 
 /** A fresh temporary directory, removed after the test. */
-export function tempDir(prefix = 'agentrace-test-'): string {
+export function tempDir(prefix = 'agentloupe-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   dirs.push(dir);
   return dir;

@@ -117,25 +117,25 @@ describe('telemetry hooks', () => {
 });
 
 describe('pricing configuration', () => {
-  it('uses AGENTRACE_PRICING, and a bad file falls back to the built-in prices with a warning instead of stopping the agent', async () => {
+  it('uses AGENTLOUPE_PRICING, and a bad file falls back to the built-in prices with a warning instead of stopping the agent', async () => {
     const dir = tempDir();
     const good = join(dir, 'prices.json');
     writeFileSync(good, JSON.stringify({ models: { 'in-house-7b': { input: 1, output: 2 } } }));
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ models: { 'gpt-x': { input: 'abc', output: 1 } } }));
-    const before = process.env.AGENTRACE_PRICING;
+    const before = process.env.AGENTLOUPE_PRICING;
     try {
-      process.env.AGENTRACE_PRICING = good;
+      process.env.AGENTLOUPE_PRICING = good;
       const m1 = createMonitor({ db: false, registerGlobal: false });
       expect(m1.pricing.cost({ inputTokens: 1e6, outputTokens: 1e6, cacheReadTokens: 0, cacheCreationTokens: 0, reasoningTokens: 0, totalTokens: 2e6 }, { model: 'in-house-7b' })).toMatchObject({ costUsd: 3, priced: true });
       await m1.shutdown();
-      process.env.AGENTRACE_PRICING = bad;
+      process.env.AGENTLOUPE_PRICING = bad;
       const m2 = createMonitor({ db: false, registerGlobal: false });
       expect(m2.pricing.cost({ inputTokens: 1e6, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, reasoningTokens: 0, totalTokens: 1e6 }, { model: 'gpt-4o' })).toMatchObject({ costUsd: 2.5, priced: true });
       await m2.shutdown();
     } finally {
-      if (before === undefined) delete process.env.AGENTRACE_PRICING;
-      else process.env.AGENTRACE_PRICING = before;
+      if (before === undefined) delete process.env.AGENTLOUPE_PRICING;
+      else process.env.AGENTLOUPE_PRICING = before;
     }
   });
 });

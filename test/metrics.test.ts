@@ -59,32 +59,32 @@ describe('metric instruments', () => {
 
     // token counters by kind, cost, unpriced
     const tok = (kind: string, provider: string): number | undefined =>
-      find(samples, 'agentrace_tokens_total', { agentrace_token_kind: kind, gen_ai_provider_name: provider, gen_ai_agent_name: 'planner' })[0]?.value;
+      find(samples, 'agentloupe_tokens_total', { agentloupe_token_kind: kind, gen_ai_provider_name: provider, gen_ai_agent_name: 'planner' })[0]?.value;
     expect(tok('input', 'anthropic')).toBe(1500);
     expect(tok('cache_read', 'anthropic')).toBe(200);
     expect(tok('cache_write', 'anthropic')).toBe(100);
     expect(tok('output', 'anthropic')).toBe(800);
     expect(tok('reasoning', 'openai')).toBe(256);
     // claude-sonnet-4-5: 1200 uncached x $3 + 200 x $0.30 + 100 x $3.75 + 800 x $15, per million
-    expect(find(samples, 'agentrace_cost_usd_total', { gen_ai_provider_name: 'anthropic' })[0]?.value).toBeCloseTo((1200 * 3 + 200 * 0.3 + 100 * 3.75 + 800 * 15) / 1e6, 9);
-    expect(find(samples, 'agentrace_calls_unpriced_total', { gen_ai_request_model: 'mystery-1' })[0]?.value).toBe(1);
-    expect(find(samples, 'agentrace_cost_usd_total', { gen_ai_request_model: 'mystery-1' })).toHaveLength(0);
+    expect(find(samples, 'agentloupe_cost_usd_total', { gen_ai_provider_name: 'anthropic' })[0]?.value).toBeCloseTo((1200 * 3 + 200 * 0.3 + 100 * 3.75 + 800 * 15) / 1e6, 9);
+    expect(find(samples, 'agentloupe_calls_unpriced_total', { gen_ai_request_model: 'mystery-1' })[0]?.value).toBe(1);
+    expect(find(samples, 'agentloupe_cost_usd_total', { gen_ai_request_model: 'mystery-1' })).toHaveLength(0);
 
     // agent runs, durations, active agents, tools
-    expect(find(samples, 'agentrace_agent_runs_total', { gen_ai_agent_name: 'planner', agentrace_status: 'completed' })[0]?.value).toBe(1);
-    expect(find(samples, 'agentrace_agent_runs_total', { gen_ai_agent_name: 'reviewer', agentrace_status: 'failed' })[0]?.value).toBe(1);
-    expect(find(samples, 'agentrace_agent_duration_count', { gen_ai_agent_name: 'planner' })[0]?.value).toBe(1);
-    expect(find(samples, 'agentrace_agents_active', { gen_ai_agent_name: 'watcher' })[0]?.value).toBe(1);
-    expect(find(samples, 'agentrace_agents_active', { gen_ai_agent_name: 'planner' })[0]?.value).toBe(0);
-    expect(find(samples, 'agentrace_tool_calls_total', { gen_ai_tool_name: 'bash', agentrace_tool_approval: 'approved', agentrace_status: 'ok' })[0]?.value).toBe(1);
-    expect(find(samples, 'agentrace_tool_calls_total', { gen_ai_tool_name: 'git_push', agentrace_tool_approval: 'denied' })[0]?.value).toBe(1);
-    expect(find(samples, 'agentrace_tool_duration_sum', { gen_ai_tool_name: 'bash' })[0]?.value).toBeCloseTo(0.05, 5);
+    expect(find(samples, 'agentloupe_agent_runs_total', { gen_ai_agent_name: 'planner', agentloupe_status: 'completed' })[0]?.value).toBe(1);
+    expect(find(samples, 'agentloupe_agent_runs_total', { gen_ai_agent_name: 'reviewer', agentloupe_status: 'failed' })[0]?.value).toBe(1);
+    expect(find(samples, 'agentloupe_agent_duration_count', { gen_ai_agent_name: 'planner' })[0]?.value).toBe(1);
+    expect(find(samples, 'agentloupe_agents_active', { gen_ai_agent_name: 'watcher' })[0]?.value).toBe(1);
+    expect(find(samples, 'agentloupe_agents_active', { gen_ai_agent_name: 'planner' })[0]?.value).toBe(0);
+    expect(find(samples, 'agentloupe_tool_calls_total', { gen_ai_tool_name: 'bash', agentloupe_tool_approval: 'approved', agentloupe_status: 'ok' })[0]?.value).toBe(1);
+    expect(find(samples, 'agentloupe_tool_calls_total', { gen_ai_tool_name: 'git_push', agentloupe_tool_approval: 'denied' })[0]?.value).toBe(1);
+    expect(find(samples, 'agentloupe_tool_duration_sum', { gen_ai_tool_name: 'bash' })[0]?.value).toBeCloseTo(0.05, 5);
 
     // low-cardinality labels only: never ids, plans or prompts
     const allowed = new Set([
       'le', 'gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model', 'gen_ai_token_type',
-      'error_type', 'gen_ai_agent_name', 'agentrace_agent_type', 'agentrace_status', 'agentrace_token_kind', 'gen_ai_tool_name',
-      'agentrace_tool_approval', 'otel_scope_name', 'otel_scope_version', 'otel_scope_schema_url', 'service_name', 'job', 'instance',
+      'error_type', 'gen_ai_agent_name', 'agentloupe_agent_type', 'agentloupe_status', 'agentloupe_token_kind', 'gen_ai_tool_name',
+      'agentloupe_tool_approval', 'otel_scope_name', 'otel_scope_version', 'otel_scope_schema_url', 'service_name', 'job', 'instance',
     ]);
     for (const s of samples.filter((x) => x.name !== 'target_info')) for (const key of Object.keys(s.labels)) expect(allowed, `label ${key} on ${s.name}`).toContain(key);
 

@@ -88,7 +88,7 @@ const EVERY_TYPE = {
 
 /** A small agent run: root agent span, model call with link, events, error; tool call in another scope. */
 function produceSpans(provider: BasicTracerProvider): void {
-  const tracer = provider.getTracer('agentrace-test', '1.2.3');
+  const tracer = provider.getTracer('agentloupe-test', '1.2.3');
   const other = provider.getTracer('other-scope');
   const root = tracer.startSpan('invoke_agent planner', {
     kind: SpanKind.INTERNAL,
@@ -156,7 +156,7 @@ async function exportThrough(factory: ExporterFactory): Promise<{ captured: Capt
   const memory = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({
-      'service.name': 'agentrace-otlp-test',
+      'service.name': 'agentloupe-otlp-test',
       'service.version': '0.1.0',
       'host.cpu.count': 8,
       'deployment.tags': ['a', 'b'],
@@ -213,9 +213,9 @@ describe('decodeTraces: what the official OTLP/HTTP trace exporters send', () =>
         spanId: 'b7ad6b7169203331',
         attributes: { 'link.reason': 'retry of', 'link.attempt': 2 },
       });
-      expect(chat?.scopeName).toBe('agentrace-test');
+      expect(chat?.scopeName).toBe('agentloupe-test');
       expect(chat?.scopeVersion).toBe('1.2.3');
-      expect(chat?.resource['service.name']).toBe('agentrace-otlp-test');
+      expect(chat?.resource['service.name']).toBe('agentloupe-otlp-test');
       expect(tool?.kind).toBe(SpanKind.SERVER);
       expect(tool?.statusCode).toBe(1);
       expect(tool?.scopeName).toBe('other-scope');

@@ -55,7 +55,7 @@ const SPANS: SpanData[] = [
     ],
     links: [{ traceId: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', spanId: 'bbbbbbbbbbbbbbbb', attributes: { why: 'retry' } }],
     resource: agentResource,
-    scopeName: 'agentrace',
+    scopeName: 'agentloupe',
     scopeVersion: '0.1.0',
   },
   {
@@ -72,7 +72,7 @@ const SPANS: SpanData[] = [
     links: [],
     // Same content, different object: must still share one ResourceSpans.
     resource: { ...agentResource },
-    scopeName: 'agentrace',
+    scopeName: 'agentloupe',
     scopeVersion: '0.1.0',
   },
   {
@@ -111,7 +111,7 @@ describe('encodeTracesJson / encodeTracesProtobuf', () => {
     expect(json.resourceSpans).toHaveLength(2);
     const [agents, tools] = json.resourceSpans;
     expect(agents?.scopeSpans).toHaveLength(1);
-    expect(agents?.scopeSpans[0]?.scope).toEqual({ name: 'agentrace', version: '0.1.0' });
+    expect(agents?.scopeSpans[0]?.scope).toEqual({ name: 'agentloupe', version: '0.1.0' });
     expect(agents?.scopeSpans[0]?.spans.map((s) => s.kind)).toEqual([1, 3]);
     expect(tools?.scopeSpans.map((s) => s.scope)).toEqual([{ name: '' }, { name: 'queue' }]);
     expect(tools?.scopeSpans.map((s) => s.spans[0]?.kind)).toEqual([2, 5]);

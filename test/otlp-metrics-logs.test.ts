@@ -47,7 +47,7 @@ describe('decodeMetrics: OTLP JSON per the spec', () => {
         resource: { attributes: [{ key: 'service.name', value: { stringValue: 'agents' } }] },
         scopeMetrics: [
           {
-            scope: { name: 'agentrace', version: '0.1.0' },
+            scope: { name: 'agentloupe', version: '0.1.0' },
             metrics: [
               {
                 name: 'agent.health',
@@ -138,7 +138,7 @@ describe('decodeMetrics: OTLP JSON per the spec', () => {
     const gauge = byName.get('agent.health');
     expect(gauge).toMatchObject({
       resource: { 'service.name': 'agents' },
-      scopeName: 'agentrace',
+      scopeName: 'agentloupe',
       scopeVersion: '0.1.0',
       type: 'gauge',
       temporality: 'unspecified',
@@ -217,7 +217,7 @@ describe('decodeLogs: OTLP JSON per the spec', () => {
             resource: { attributes: [{ key: 'service.name', value: { stringValue: 'agents' } }] },
             scopeLogs: [
               {
-                scope: { name: 'agentrace.logs' },
+                scope: { name: 'agentloupe.logs' },
                 logRecords: [
                   {
                     timeUnixNano: T0,
@@ -252,7 +252,7 @@ describe('decodeLogs: OTLP JSON per the spec', () => {
     expect(errors[0]).toMatch(/logRecords\[3\].*traceId must be 16 bytes/);
     expect(logs[0]).toEqual({
       resource: { 'service.name': 'agents' },
-      scopeName: 'agentrace.logs',
+      scopeName: 'agentloupe.logs',
       timeUnixNano: BigInt(T0),
       observedTimeUnixNano: BigInt(T1),
       severityNumber: 13,
@@ -305,7 +305,7 @@ async function exportMetricsTwice(
     readers: [reader],
   });
   try {
-    const meter = provider.getMeter('agentrace-metrics', '0.1.0');
+    const meter = provider.getMeter('agentloupe-metrics', '0.1.0');
     const tokens = meter.createCounter('gen_ai.client.token.usage', { unit: '{token}', description: 'tokens used' });
     const duration = meter.createHistogram('gen_ai.client.operation.duration', { unit: 'ms' });
     const active = meter.createUpDownCounter('agents.active');
@@ -349,7 +349,7 @@ describe('decodeMetrics: what the official OTLP metric exporters send', () => {
             monotonic: true,
             unit: '{token}',
             description: 'tokens used',
-            scopeName: 'agentrace-metrics',
+            scopeName: 'agentloupe-metrics',
             scopeVersion: '0.1.0',
             resource: { 'service.name': 'metrics-test' },
           });
@@ -405,7 +405,7 @@ describe('decodeLogs: what the official OTLP log exporters send', () => {
         const spanContext = { traceId: TRACE, spanId: SPAN, traceFlags: TraceFlags.SAMPLED };
         let recorded: ReturnType<typeof memory.getFinishedLogRecords> = [];
         try {
-          const logger = provider.getLogger('agentrace-logs', '2.0.0');
+          const logger = provider.getLogger('agentloupe-logs', '2.0.0');
           logger.emit({
             timestamp: [1_700_000_000, 123_456_789],
             severityNumber: apiLogs.SeverityNumber.WARN,

@@ -22,9 +22,9 @@ describe('exit with an OTLP endpoint that is down', () => {
     const db = join(dir, 'm.db');
     const endpoint = `http://127.0.0.1:${await closedPort()}`;
     const env = cleanEnv({
-      AGENTRACE_DB: db,
-      AGENTRACE_LOG: '',
-      AGENTRACE_AGENT_TYPE: 'exiter',
+      AGENTLOUPE_DB: db,
+      AGENTLOUPE_LOG: '',
+      AGENTLOUPE_AGENT_TYPE: 'exiter',
       OTEL_TRACES_EXPORTER: 'otlp',
       OTEL_METRICS_EXPORTER: 'otlp',
       OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,

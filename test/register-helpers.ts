@@ -53,11 +53,11 @@ export function run(command: string, args: string[], options: { cwd: string; env
 export function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('OTEL_') || k.startsWith('AGENTRACE_') || k === 'NODE_OPTIONS' || k === 'TRACEPARENT' || k === 'BAGGAGE') continue;
+    if (k.startsWith('OTEL_') || k.startsWith('AGENTLOUPE_') || k === 'NODE_OPTIONS' || k === 'TRACEPARENT' || k === 'BAGGAGE') continue;
     if (k.startsWith('VITEST') || k === 'NODE_ENV') continue;
     env[k] = v;
   }
-  return { ...env, AGENTRACE_LOG: 'silent', OTEL_METRICS_EXPORTER: 'none', OTEL_TRACES_EXPORTER: 'none', ...extra };
+  return { ...env, AGENTLOUPE_LOG: 'silent', OTEL_METRICS_EXPORTER: 'none', OTEL_TRACES_EXPORTER: 'none', ...extra };
 }
 
 export interface OtlpSpan {

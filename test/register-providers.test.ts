@@ -1,5 +1,5 @@
 /**
- * `node --import agentrace/register` / `--require` around apps that use the real openai,
+ * `node --import agentloupe/register` / `--require` around apps that use the real openai,
  * @anthropic-ai/sdk and @google/genai packages against a local fake provider server: rows in
  * SQLite, spans exported over OTLP/HTTP, trace headers on the wire, streams not buffered.
  */
@@ -86,7 +86,7 @@ for await (const _ of cut) break;
 console.log(JSON.stringify({ root: autoInstrumentation().root.id }));
 `;
 
-describe('node --import agentrace/register (ESM app)', () => {
+describe('node --import agentloupe/register (ESM app)', () => {
   it('turns every SDK call into one chat span and one telemetry row, with usage, cost and owner', async () => {
     const dir = tempDir();
     linkNodeModules(dir);
@@ -98,13 +98,13 @@ describe('node --import agentrace/register (ESM app)', () => {
       cwd: dir,
       env: cleanEnv({
         FAKE_URL: fake.url,
-        AGENTRACE_DB: db,
+        AGENTLOUPE_DB: db,
         OTEL_TRACES_EXPORTER: 'otlp',
         OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
         OTEL_SERVICE_NAME: 'esm-agent',
       }),
     });
-    expect(exit.stderr).not.toMatch(/agentrace:/);
+    expect(exit.stderr).not.toMatch(/agentloupe:/);
     expect(exit.code).toBe(0);
     const { root } = JSON.parse(exit.stdout.trim().split('\n').at(-1)!) as { root: string };
 
@@ -133,7 +133,7 @@ describe('node --import agentrace/register (ESM app)', () => {
     expect(cut.partial).toBe(1);
     for (const r of rows.filter((x) => x !== cut)) expect(r.partial).toBe(0);
     const cutSpan = query<{ attributes: string }>(db, 'SELECT attributes FROM spans WHERE span_id = ?', cut.span_id)[0]!;
-    expect(JSON.parse(cutSpan.attributes)['agentrace.call.partial']).toBe(true);
+    expect(JSON.parse(cutSpan.attributes)['agentloupe.call.partial']).toBe(true);
 
     // Anthropic: cache reads and writes normalised into input; one row per call although the SDK
     // makes its own span.
@@ -182,7 +182,7 @@ describe('node --import agentrace/register (ESM app)', () => {
       'gen_ai.provider.name': 'gcp.gemini',
       'gen_ai.usage.input_tokens': 1000,
       'gen_ai.usage.reasoning.output_tokens': 100,
-      'agentrace.owner.agent_id': root,
+      'agentloupe.owner.agent_id': root,
     });
   }, 60_000);
 });
@@ -206,7 +206,7 @@ const msgs = [{ role: 'user', content: 'hello there' }];
 })();
 `;
 
-describe('node --require agentrace/register (CommonJS app)', () => {
+describe('node --require agentloupe/register (CommonJS app)', () => {
   for (const mode of ['require(esm)', 'async import fallback'] as const) {
     it(`captures SDK calls made by a CommonJS app (${mode})`, async () => {
       const dir = tempDir();
@@ -218,13 +218,13 @@ describe('node --require agentrace/register (CommonJS app)', () => {
         cwd: dir,
         env: cleanEnv({
           FAKE_URL: fake.url,
-          AGENTRACE_DB: db,
-          AGENTRACE_PLAN_ID: 'PLAN-7',
-          AGENTRACE_CAPTURE_CONTENT: mode === 'require(esm)' ? 'true' : 'false',
-          ...(mode === 'async import fallback' ? { AGENTRACE_REGISTER_ASYNC: '1' } : {}),
+          AGENTLOUPE_DB: db,
+          AGENTLOUPE_PLAN_ID: 'PLAN-7',
+          AGENTLOUPE_CAPTURE_CONTENT: mode === 'require(esm)' ? 'true' : 'false',
+          ...(mode === 'async import fallback' ? { AGENTLOUPE_REGISTER_ASYNC: '1' } : {}),
         }),
       });
-      expect(exit.stderr).not.toMatch(/agentrace/);
+      expect(exit.stderr).not.toMatch(/agentloupe/);
       expect(exit.code).toBe(0);
       const agents = query<AgentRow & { plan_id: string }>(db, 'SELECT * FROM agents');
       expect(agents).toEqual([expect.objectContaining({ agent_type: 'worker', status: 'completed', plan_id: 'PLAN-7' })]);
@@ -244,14 +244,14 @@ describe('node --require agentrace/register (CommonJS app)', () => {
 });
 
 describe('register switches', () => {
-  it('OTEL_SDK_DISABLED=true installs nothing; AGENTRACE_DB=off writes no database', async () => {
+  it('OTEL_SDK_DISABLED=true installs nothing; AGENTLOUPE_DB=off writes no database', async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'app.mjs'), `const r = await fetch(process.env.FAKE_URL + '/v1/chat/completions', { method: 'POST', body: '{"model":"gpt-4o","messages":[]}' }); await r.text(); console.log(typeof globalThis[Symbol.for('agentrace.auto-instrumentation')]);`);
+    writeFileSync(join(dir, 'app.mjs'), `const r = await fetch(process.env.FAKE_URL + '/v1/chat/completions', { method: 'POST', body: '{"model":"gpt-4o","messages":[]}' }); await r.text(); console.log(typeof globalThis[Symbol.for('agentloupe.auto-instrumentation')]);`);
     const off = await run(process.execPath, ['--import', REGISTER_URL, 'app.mjs'], { cwd: dir, env: cleanEnv({ FAKE_URL: fake.url, OTEL_SDK_DISABLED: 'true' }) });
     expect(off.stdout.trim()).toBe('undefined');
-    const noDb = await run(process.execPath, ['--import', REGISTER_URL, 'app.mjs'], { cwd: dir, env: cleanEnv({ FAKE_URL: fake.url, AGENTRACE_DB: 'off' }) });
+    const noDb = await run(process.execPath, ['--import', REGISTER_URL, 'app.mjs'], { cwd: dir, env: cleanEnv({ FAKE_URL: fake.url, AGENTLOUPE_DB: 'off' }) });
     expect(noDb.stdout.trim()).toBe('object');
     const { existsSync } = await import('node:fs');
-    expect(existsSync(join(dir, '.agentrace'))).toBe(false);
+    expect(existsSync(join(dir, '.agentloupe'))).toBe(false);
   }, 30_000);
 });

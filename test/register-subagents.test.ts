@@ -1,5 +1,5 @@
 /**
- * Sub-agent processes and `agentrace run`: context crosses process boundaries through the
+ * Sub-agent processes and `agentloupe run`: context crosses process boundaries through the
  * environment, so child processes become child agents in the same trace.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -32,15 +32,15 @@ describe('sub-agent processes', () => {
       join(dir, 'planner.mjs'),
       `import { execFile, spawnSync } from 'node:child_process';
        import { promisify } from 'node:util';
-       const ok = await promisify(execFile)(process.execPath, ['worker.mjs'], { env: { ...process.env, AGENTRACE_AGENT_TYPE: 'coder' } });
-       const bad = spawnSync(process.execPath, ['worker.mjs', 'fail'], { env: { ...process.env, AGENTRACE_AGENT_TYPE: 'tester' } });
+       const ok = await promisify(execFile)(process.execPath, ['worker.mjs'], { env: { ...process.env, AGENTLOUPE_AGENT_TYPE: 'coder' } });
+       const bad = spawnSync(process.execPath, ['worker.mjs', 'fail'], { env: { ...process.env, AGENTLOUPE_AGENT_TYPE: 'tester' } });
        console.log(JSON.stringify({ ok: ok.stdout.trim(), bad: bad.status }));`,
     );
     writeFileSync(join(dir, 'worker.mjs'), `console.log('worker'); if (process.argv[2] === 'fail') process.exit(4);`);
     const db = join(dir, 'monitoring.db');
     const exit = await run(process.execPath, ['planner.mjs'], {
       cwd: dir,
-      env: cleanEnv({ AGENTRACE_DB: db, AGENTRACE_PLAN_ID: 'REQ-49', NODE_OPTIONS: `--import ${REGISTER_URL}` }),
+      env: cleanEnv({ AGENTLOUPE_DB: db, AGENTLOUPE_PLAN_ID: 'REQ-49', NODE_OPTIONS: `--import ${REGISTER_URL}` }),
     });
     expect(exit.code).toBe(0);
     expect(JSON.parse(exit.stdout)).toEqual({ ok: 'worker', bad: 4 });
@@ -64,7 +64,7 @@ describe('sub-agent processes', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'crash.mjs'), `setTimeout(() => { throw new Error('boom at step 3'); }, 10);`);
     const db = join(dir, 'm.db');
-    const exit = await run(process.execPath, ['--import', REGISTER_URL, 'crash.mjs'], { cwd: dir, env: cleanEnv({ AGENTRACE_DB: db }) });
+    const exit = await run(process.execPath, ['--import', REGISTER_URL, 'crash.mjs'], { cwd: dir, env: cleanEnv({ AGENTLOUPE_DB: db }) });
     expect(exit.code).toBe(1);
     expect(exit.stderr).toContain('Error: boom at step 3');
     expect(query<AgentRow & { error_message: string }>(db, 'SELECT * FROM agents')).toEqual([
@@ -77,7 +77,7 @@ describe('sub-agent processes', () => {
     writeFileSync(join(dir, 'long.mjs'), `console.log('ready'); setTimeout(() => {}, 20000);`);
     const db = join(dir, 'm.db');
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, ['--import', REGISTER_URL, 'long.mjs'], { cwd: dir, env: cleanEnv({ AGENTRACE_DB: db }) });
+    const child = spawn(process.execPath, ['--import', REGISTER_URL, 'long.mjs'], { cwd: dir, env: cleanEnv({ AGENTLOUPE_DB: db }) });
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
     child.kill('SIGTERM');
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('close', (c, s) => resolve([c, s])));
@@ -86,16 +86,16 @@ describe('sub-agent processes', () => {
   }, 30_000);
 });
 
-describe('agentrace run', () => {
+describe('agentloupe run', () => {
   it('records any command as an agent: exit code, failed status, ANSI-free log', async () => {
     const dir = tempDir();
-    const db = join(dir, '.agentrace', 'monitoring.db');
+    const db = join(dir, '.agentloupe', 'monitoring.db');
     const exit = await run(process.execPath, [CLI, 'run', '--db', db, '--plan', 'P-1', '--', 'sh', '-c', 'printf "\\033[31mred\\033[0m\\n"; exit 3'], { cwd: dir, env: cleanEnv({}) });
     expect(exit.code).toBe(3);
     expect(exit.stdout).toBe('\u001b[31mred\u001b[0m\n');
     const [agent] = query<AgentRow>(db, AGENTS_SQL);
     expect(agent).toMatchObject({ agent_type: 'sh', status: 'failed', exit_code: 3, plan_id: 'P-1' });
-    expect(agent!.log_file).toBe(join(dir, '.agentrace', 'logs', `${agent!.id}.log`));
+    expect(agent!.log_file).toBe(join(dir, '.agentloupe', 'logs', `${agent!.id}.log`));
     expect(readFileSync(agent!.log_file!, 'utf8')).toBe('red\n');
     expect(agent!.process_id).not.toBe(process.pid);
 
@@ -103,7 +103,7 @@ describe('agentrace run', () => {
     expect(logs).toMatchObject({ code: 0, stdout: 'red\n' });
     const missing = await run(process.execPath, [CLI, 'logs', 'nope-123', '--db', db], { cwd: dir, env: cleanEnv({}) });
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('agentrace logs --list');
+    expect(missing.stderr).toContain('agentloupe logs --list');
   }, 30_000);
 
   it('a Node child gets the hook through NODE_OPTIONS and attaches its calls to the run instead of starting a second agent', async () => {

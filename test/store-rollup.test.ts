@@ -240,7 +240,7 @@ function randomOps(rand: () => number, agents: number, prefix: string): WriteOp[
   return ops;
 }
 
-/** What other tools may do to the documented tables (and what agentrace's own maintenance does). */
+/** What other tools may do to the documented tables (and what agentloupe's own maintenance does). */
 function foreignEdits(db: SqliteDatabase, rand: () => number, rounds: number): void {
   const ids = (sql: string): (string | number)[] => (db.prepare(sql).pluck().all() as (string | number)[]);
   const pick = <T>(xs: readonly T[]): T | undefined => (xs.length ? xs[Math.floor(rand() * xs.length)] : undefined);

@@ -72,7 +72,7 @@ describe('schema', () => {
     f.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)');
     f.close();
     expect(() => openDatabase(foreign)).toThrow(StoreError);
-    expect(() => openDatabase(foreign)).toThrow(/not an agentrace one/);
+    expect(() => openDatabase(foreign)).toThrow(/not an agentloupe one/);
     // The foreign file is untouched.
     const again = new Database(foreign);
     expect(again.pragma('user_version', { simple: true })).toBe(0);
@@ -84,7 +84,7 @@ describe('schema', () => {
     const n = new Database(newer);
     n.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     n.close();
-    expect(() => openDatabase(newer)).toThrow(/newer agentrace/);
-    expect(() => openDatabase(join(dir, 'missing.db'), { readonly: true })).toThrow(/no agentrace database/);
+    expect(() => openDatabase(newer)).toThrow(/newer agentloupe/);
+    expect(() => openDatabase(join(dir, 'missing.db'), { readonly: true })).toThrow(/no agentloupe database/);
   });
 });

@@ -310,7 +310,7 @@ describe('built-in table', () => {
 describe('pricing override file', () => {
   let dir: string;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'agentrace-pricing-'));
+    dir = mkdtempSync(join(tmpdir(), 'agentloupe-pricing-'));
   });
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
@@ -321,7 +321,7 @@ describe('pricing override file', () => {
     return path;
   };
 
-  it('the documented example merges over the built-in table, via AGENTRACE_PRICING', () => {
+  it('the documented example merges over the built-in table, via AGENTLOUPE_PRICING', () => {
     const path = write(
       'prices.json',
       JSON.stringify({

@@ -1,5 +1,5 @@
 /**
- * The viewing stack's files agree with each other and with what agentrace really exports:
+ * The viewing stack's files agree with each other and with what agentloupe really exports:
  * every PromQL expression in every dashboard names metrics and labels the demo's Prometheus
  * endpoint serves; the dashboards are valid and use provisioned data sources; the compose file,
  * the collector config, Tempo's and Prometheus' configs reference each other's services and
@@ -27,13 +27,13 @@ const dashboards = readdirSync(DASHBOARDS)
  * expressions over these metrics are reported, not checked.
  */
 const OTHER_SOURCES: { prefix: string; source: string }[] = [{ prefix: 'otelcol_', source: 'the OpenTelemetry Collector container (docker compose)' }];
-/** Set when `agentrace collector` could not be started here: its metrics then go unchecked, with this reason. */
+/** Set when `agentloupe collector` could not be started here: its metrics then go unchecked, with this reason. */
 let collectorUnavailable: string | undefined;
 const otherSource = (metric: string): string | undefined =>
-  OTHER_SOURCES.find((s) => metric.startsWith(s.prefix))?.source ?? (collectorUnavailable && metric.startsWith('agentrace_collector_') ? collectorUnavailable : undefined);
+  OTHER_SOURCES.find((s) => metric.startsWith(s.prefix))?.source ?? (collectorUnavailable && metric.startsWith('agentloupe_collector_') ? collectorUnavailable : undefined);
 
 /**
- * `agentrace collector`'s own /metrics after it accepted a span, rejected an invalid one and
+ * `agentloupe collector`'s own /metrics after it accepted a span, rejected an invalid one and
  * dropped a malformed request, so that its counters all have samples.
  */
 async function collectorExposition(dir: string): Promise<Sample[]> {
@@ -77,7 +77,7 @@ function datasourceRefs(value: unknown, out: { uid: string; type?: string }[] = 
 
 describe('dashboards are valid Grafana dashboards', () => {
   it('has the four dashboards', () => {
-    expect(dashboards.map((d) => d.json.uid).sort()).toEqual(['agentrace-health', 'agentrace-overview', 'agentrace-tokens-cost', 'agentrace-tools']);
+    expect(dashboards.map((d) => d.json.uid).sort()).toEqual(['agentloupe-health', 'agentloupe-overview', 'agentloupe-tokens-cost', 'agentloupe-tools']);
   });
 
   for (const { file, json } of dashboards) {
@@ -107,11 +107,11 @@ describe('dashboards are valid Grafana dashboards', () => {
     });
   }
 
-  it('links traces: a Jaeger-API (agentrace) panel, a Tempo panel and data links into Tempo and Jaeger', () => {
+  it('links traces: a Jaeger-API (agentloupe) panel, a Tempo panel and data links into Tempo and Jaeger', () => {
     const text = JSON.stringify(dashboards.map((d) => d.json));
     const all = dashboards.flatMap((d) => allPanels(d.json.panels as never)) as Json[];
-    expect(all.some((p) => (p.datasource as Json | undefined)?.uid === 'agentrace-sqlite')).toBe(true);
-    expect(all.some((p) => (p.datasource as Json | undefined)?.uid === 'agentrace-tempo')).toBe(true);
+    expect(all.some((p) => (p.datasource as Json | undefined)?.uid === 'agentloupe-sqlite')).toBe(true);
+    expect(all.some((p) => (p.datasource as Json | undefined)?.uid === 'agentloupe-tempo')).toBe(true);
     expect(text).toContain('/explore?schemaVersion=1&panes=');
     expect(text).toContain('http://localhost:16686/search?service=');
   });
@@ -165,13 +165,13 @@ describe('provisioning, compose and collector config agree', () => {
       }
       for (const dep of (svc.depends_on as string[] | undefined) ?? []) expect(services[dep], `${name} depends on ${dep}`).toBeDefined();
     }
-    // Host :4318 belongs to `agentrace collector`; the OpenTelemetry Collector must not take it.
+    // Host :4318 belongs to `agentloupe collector`; the OpenTelemetry Collector must not take it.
     const hostPorts = Object.values(services).flatMap((s) => ((s.ports as string[] | undefined) ?? []).map((p) => Number(p.split(':')[0])));
     expect(hostPorts).not.toContain(4318);
     expect(new Set(hostPorts).size).toBe(hostPorts.length);
   });
 
-  it('the collector config uses 2026 component names and sends traces to Jaeger, Tempo, span metrics and agentrace collector', () => {
+  it('the collector config uses 2026 component names and sends traces to Jaeger, Tempo, span metrics and agentloupe collector', () => {
     const exporters = collector.exporters as Record<string, Json>;
     const names = Object.keys(exporters).map((k) => k.split('/')[0]);
     for (const old of ['otlp', 'otlphttp', 'prometheusremotewrite']) expect(names).not.toContain(old);
@@ -182,7 +182,7 @@ describe('provisioning, compose and collector config agree', () => {
       const m = /^(?:https?:\/\/)?([\w.-]+):(\d+)/.exec(endpoint.replace(/^\$\{env:[A-Z_]+:-(.*)\}$/, '$1'));
       expect(m, `${id} endpoint ${endpoint}`).not.toBeNull();
       const [, host, port] = m!;
-      if (host === 'host.docker.internal') expect(Number(port)).toBe(4318); // agentrace collector's default port
+      if (host === 'host.docker.internal') expect(Number(port)).toBe(4318); // agentloupe collector's default port
       else if (host !== '0.0.0.0') expect(ports.get(host!)?.has(Number(port)), `${id}: ${host} listens on ${port}`).toBe(true);
     }
     const pipelines = (collector.service as Json).pipelines as Record<string, { receivers: string[]; processors: string[]; exporters: string[] }>;
@@ -195,12 +195,12 @@ describe('provisioning, compose and collector config agree', () => {
       for (const x of p.processors) expect(declared('processors')).toContain(x);
     }
     const traceExporters = Object.entries(pipelines).filter(([n]) => n.startsWith('traces')).flatMap(([, p]) => p.exporters);
-    expect(traceExporters).toEqual(expect.arrayContaining(['otlp_grpc/jaeger', 'otlp_grpc/tempo', 'span_metrics', 'otlp_http/agentrace']));
+    expect(traceExporters).toEqual(expect.arrayContaining(['otlp_grpc/jaeger', 'otlp_grpc/tempo', 'span_metrics', 'otlp_http/agentloupe']));
     expect(pipelines.metrics!.receivers).toContain('span_metrics');
     expect(pipelines.metrics!.exporters).toEqual(['prometheus']);
   });
 
-  it('Prometheus scrapes the collector and the agentrace endpoint; data sources point at compose services', () => {
+  it('Prometheus scrapes the collector and the agentloupe endpoint; data sources point at compose services', () => {
     const ports = listens();
     const targets = (prometheus.scrape_configs as { static_configs: { targets: string[] }[] }[]).flatMap((s) => s.static_configs.flatMap((c) => c.targets));
     expect(targets).toContain('host.docker.internal:9464');
@@ -217,7 +217,7 @@ describe('provisioning, compose and collector config agree', () => {
       if (u.hostname === 'host.docker.internal') expect(u.port).toBe('4318');
       else expect(ports.get(u.hostname)?.has(Number(u.port)), `data source ${s.uid} -> ${s.url}`).toBe(true);
     }
-    const dashProviders = yamlFile(join(GRAFANA, 'provisioning', 'dashboards', 'agentrace.yaml')).providers as { options: { path: string } }[];
+    const dashProviders = yamlFile(join(GRAFANA, 'provisioning', 'dashboards', 'agentloupe.yaml')).providers as { options: { path: string } }[];
     const grafanaVolumes = services.grafana!.volumes as string[];
     for (const p of dashProviders) expect(grafanaVolumes.some((v) => v.startsWith('./dashboards:') && v.split(':')[1] === p.options.path)).toBe(true);
   });
@@ -230,14 +230,14 @@ describe('against the running demo', () => {
   let collectorSamples: Sample[] = [];
 
   beforeAll(async () => {
-    const dir = tempDir('agentrace-viewing-');
+    const dir = tempDir('agentloupe-viewing-');
     demo = await serveDemo(join(dir, 'm.db'), dir);
     exposition = await (await fetch(demo.metricsUrl)).text();
     samples = parseExposition(exposition);
     try {
       collectorSamples = await collectorExposition(dir);
     } catch (err) {
-      collectorUnavailable = `agentrace collector (could not start it here: ${(err as Error).message})`;
+      collectorUnavailable = `agentloupe collector (could not start it here: ${(err as Error).message})`;
     }
   }, 90_000);
   afterAll(async () => {
@@ -281,15 +281,15 @@ describe('against the running demo', () => {
       dashboardQueries(file, json as never).queries.filter((q) => promRefs(q.expr).selectors.some((s) => otherSource(s.metric))),
     );
     for (const q of other) {
-      // Such an expression must not mix in agentrace metrics, which would go unchecked.
+      // Such an expression must not mix in agentloupe metrics, which would go unchecked.
       for (const s of promRefs(q.expr).selectors) expect(otherSource(s.metric), `${q.dashboard} / ${q.panel}: ${s.metric}`).toBeDefined();
     }
     if (other.length > 0) ctx.skip(`${other.length} expressions read metrics of ${[...new Set(other.flatMap((q) => promRefs(q.expr).selectors.map((s) => otherSource(s.metric))))].join(', ')}, which the tests cannot start`);
   });
 
   it('the parser finds what it should (guards the check above against finding nothing)', () => {
-    const r = promRefs('histogram_quantile(0.95, sum by (le, gen_ai_agent_name) (rate(agentrace_agent_duration_bucket{gen_ai_agent_name=~"$agent"}[$__rate_interval]))) / on (x) group_left (y) vector($budget)');
-    expect(r.selectors).toEqual([{ metric: 'agentrace_agent_duration_bucket', labels: ['gen_ai_agent_name'] }]);
+    const r = promRefs('histogram_quantile(0.95, sum by (le, gen_ai_agent_name) (rate(agentloupe_agent_duration_bucket{gen_ai_agent_name=~"$agent"}[$__rate_interval]))) / on (x) group_left (y) vector($budget)');
+    expect(r.selectors).toEqual([{ metric: 'agentloupe_agent_duration_bucket', labels: ['gen_ai_agent_name'] }]);
     expect(r.grouping).toEqual(['le', 'gen_ai_agent_name', 'x', 'y']);
     expect(promRefs('sum(increase(a_total{k="v", j!~"w|z"}[5m] offset 1h)) by (k) > bool 0').selectors).toEqual([{ metric: 'a_total', labels: ['k', 'j'] }]);
   });
@@ -305,17 +305,17 @@ describe('against the running demo', () => {
   it('a real Prometheus scrapes the demo and answers a token query through its HTTP API', async (ctx) => {
     const bin = ['/usr/bin/prometheus', '/usr/local/bin/prometheus'].find((p) => existsSync(p));
     if (!bin) return ctx.skip('prometheus not installed (Debian package `prometheus`): real-server test not run');
-    const dir = tempDir('agentrace-prom-');
+    const dir = tempDir('agentloupe-prom-');
     const port = await freePort();
     const config = join(dir, 'prometheus.yml');
-    writeFileSync(config, `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: agentrace\n    static_configs:\n      - targets: ['127.0.0.1:${demo.port}']\n`);
+    writeFileSync(config, `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: agentloupe\n    static_configs:\n      - targets: ['127.0.0.1:${demo.port}']\n`);
     const prom = spawn(bin, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     prom.stderr!.setEncoding('utf8').on('data', (d: string) => (log = (log + d).slice(-4000)));
     try {
-      const expected = samples.find((s) => s.name === 'agentrace_tokens_total' && s.labels.gen_ai_agent_name === 'planner' && s.labels.agentrace_token_kind === 'input');
+      const expected = samples.find((s) => s.name === 'agentloupe_tokens_total' && s.labels.gen_ai_agent_name === 'planner' && s.labels.agentloupe_token_kind === 'input');
       expect(expected?.value).toBe(12_400);
-      const query = encodeURIComponent('sum(agentrace_tokens_total{gen_ai_agent_name="planner", agentrace_token_kind="input"})');
+      const query = encodeURIComponent('sum(agentloupe_tokens_total{gen_ai_agent_name="planner", agentloupe_token_kind="input"})');
       const deadline = Date.now() + 45_000;
       let value: string | undefined;
       while (Date.now() < deadline && value === undefined) {

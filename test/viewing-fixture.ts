@@ -27,7 +27,7 @@ export async function freePort(): Promise<number> {
 export function runDemo(db: string, cwd: string): void {
   const r = spawnSync(process.execPath, [DEMO], {
     cwd,
-    env: { ...process.env, AGENTRACE_DB: db, OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', AGENTRACE_LOG: 'silent', NO_COLOR: '1' },
+    env: { ...process.env, AGENTLOUPE_DB: db, OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', AGENTLOUPE_LOG: 'silent', NO_COLOR: '1' },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -48,12 +48,12 @@ export async function serveDemo(db: string, cwd: string): Promise<ServedDemo> {
     cwd,
     env: {
       ...process.env,
-      AGENTRACE_DB: db,
+      AGENTLOUPE_DB: db,
       OTEL_METRICS_EXPORTER: 'prometheus',
       OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
       OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
       OTEL_TRACES_EXPORTER: 'none',
-      AGENTRACE_LOG: 'silent',
+      AGENTLOUPE_LOG: 'silent',
       NO_COLOR: '1',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

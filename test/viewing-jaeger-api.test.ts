@@ -27,7 +27,7 @@ beforeAll(async () => {
   // Not tempDir(): that is removed after each test, and this database serves the whole file.
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
-  dir = mkdtempSync(join(tmpdir(), 'agentrace-jaeger-'));
+  dir = mkdtempSync(join(tmpdir(), 'agentloupe-jaeger-'));
   db = join(dir, 'monitoring.db');
   runDemo(db, dir);
   store = MonitoringStore.open(db);
@@ -77,7 +77,7 @@ describe('Jaeger v1 API', () => {
       expect(j.startTime).toBe(Number(s.startNs / 1000n));
       expect(j.duration).toBe(Number(s.durationNs / 1000n));
       if (s.parentSpanId) expect(j.references).toEqual([{ refType: 'CHILD_OF', traceID: traceId, spanID: s.parentSpanId }]);
-      expect(trace.processes[j.processID]?.serviceName).toBe('agentrace-demo');
+      expect(trace.processes[j.processID]?.serviceName).toBe('agentloupe-demo');
     }
     // µs, not ms or ns: within the last hour.
     const nowUs = Date.now() * 1000;
@@ -95,61 +95,61 @@ describe('Jaeger v1 API', () => {
     const tag = (s: typeof chat, key: string) => s.tags.find((t) => t.key === key);
     expect(tag(chat, 'gen_ai.usage.input_tokens')).toEqual({ key: 'gen_ai.usage.input_tokens', type: 'int64', value: 12_400 });
     expect(tag(chat, 'gen_ai.provider.name')).toEqual({ key: 'gen_ai.provider.name', type: 'string', value: 'anthropic' });
-    expect(tag(chat, 'agentrace.cost.usd')?.type).toBe('float64');
+    expect(tag(chat, 'agentloupe.cost.usd')?.type).toBe('float64');
     expect(tag(chat, 'span.kind')?.value).toBe('client');
     const push = trace.spans.find((s) => s.operationName === 'execute_tool git_push')!;
-    expect(tag(push, 'agentrace.tool.approved')).toEqual({ key: 'agentrace.tool.approved', type: 'bool', value: false });
+    expect(tag(push, 'agentloupe.tool.approved')).toEqual({ key: 'agentloupe.tool.approved', type: 'bool', value: false });
     const reviewer = trace.spans.find((s) => s.operationName === 'invoke_agent reviewer')!;
     expect(tag(reviewer, 'error')).toEqual({ key: 'error', type: 'bool', value: true });
     expect(tag(reviewer, 'otel.status_code')?.value).toBe('ERROR');
     expect(tag(developer, 'error')).toBeUndefined();
     // Span events become logs with the event name in the `event` field.
-    const status = developer.logs.find((l) => l.fields.some((f) => f.key === 'event' && f.value === 'agentrace.agent.status_change'));
+    const status = developer.logs.find((l) => l.fields.some((f) => f.key === 'event' && f.value === 'agentloupe.agent.status_change'));
     expect(status?.timestamp).toBeGreaterThanOrEqual(developer.startTime);
   });
 
   it('lists services and operations', async () => {
     const services = await get<JaegerResponse<string[]>>('/api/services');
-    expect(services.data).toEqual(['agentrace-demo']);
+    expect(services.data).toEqual(['agentloupe-demo']);
     expect(services.total).toBe(1);
-    const ops = await get<JaegerResponse<string[]>>('/api/services/agentrace-demo/operations');
+    const ops = await get<JaegerResponse<string[]>>('/api/services/agentloupe-demo/operations');
     expect(ops.data).toEqual(expect.arrayContaining(['invoke_agent planner', 'execute_tool bash', 'chat gpt-4o-mini']));
-    const client = await get<JaegerResponse<{ name: string; spanKind: string }[]>>('/api/operations?service=agentrace-demo&spanKind=client');
+    const client = await get<JaegerResponse<{ name: string; spanKind: string }[]>>('/api/operations?service=agentloupe-demo&spanKind=client');
     expect(client.data.length).toBe(6);
     expect(client.data.every((o) => o.spanKind === 'client' && o.name.startsWith('chat '))).toBe(true);
     expect((await get<JaegerResponse<string[]>>('/api/services/nobody/operations')).data).toEqual([]);
   });
 
   it('searches by service, operation, tag and duration', async () => {
-    expect(await tracesOf('service=agentrace-demo')).toEqual([traceId]);
+    expect(await tracesOf('service=agentloupe-demo')).toEqual([traceId]);
     expect(await tracesOf('service=nobody')).toEqual([]);
-    expect(await tracesOf(`service=agentrace-demo&operation=${enc('invoke_agent reviewer')}`)).toEqual([traceId]);
-    expect(await tracesOf(`service=agentrace-demo&operation=${enc('invoke_agent nobody')}`)).toEqual([]);
-    expect(await tracesOf(`service=agentrace-demo&tags=${enc('{"gen_ai.agent.name":"reviewer"}')}`)).toEqual([traceId]);
-    expect(await tracesOf(`service=agentrace-demo&tags=${enc('{"gen_ai.agent.name":"nobody"}')}`)).toEqual([]);
-    expect(await tracesOf(`service=agentrace-demo&tags=${enc('{"gen_ai.usage.input_tokens":"12400"}')}`)).toEqual([traceId]);
-    expect(await tracesOf(`service=agentrace-demo&tags=${enc('{"error":"true","gen_ai.agent.name":"reviewer"}')}`)).toEqual([traceId]);
-    expect(await tracesOf(`service=agentrace-demo&tags=${enc('{"error":"true","gen_ai.agent.name":"planner"}')}`)).toEqual([]);
-    expect(await tracesOf(`service=agentrace-demo&tag=${enc('agentrace.tool.approved:false')}`)).toEqual([traceId]);
-    expect(await tracesOf(`service=agentrace-demo&tags=${enc('{"telemetry.sdk.language":"nodejs"}')}`)).toEqual([traceId]); // a process tag
+    expect(await tracesOf(`service=agentloupe-demo&operation=${enc('invoke_agent reviewer')}`)).toEqual([traceId]);
+    expect(await tracesOf(`service=agentloupe-demo&operation=${enc('invoke_agent nobody')}`)).toEqual([]);
+    expect(await tracesOf(`service=agentloupe-demo&tags=${enc('{"gen_ai.agent.name":"reviewer"}')}`)).toEqual([traceId]);
+    expect(await tracesOf(`service=agentloupe-demo&tags=${enc('{"gen_ai.agent.name":"nobody"}')}`)).toEqual([]);
+    expect(await tracesOf(`service=agentloupe-demo&tags=${enc('{"gen_ai.usage.input_tokens":"12400"}')}`)).toEqual([traceId]);
+    expect(await tracesOf(`service=agentloupe-demo&tags=${enc('{"error":"true","gen_ai.agent.name":"reviewer"}')}`)).toEqual([traceId]);
+    expect(await tracesOf(`service=agentloupe-demo&tags=${enc('{"error":"true","gen_ai.agent.name":"planner"}')}`)).toEqual([]);
+    expect(await tracesOf(`service=agentloupe-demo&tag=${enc('agentloupe.tool.approved:false')}`)).toEqual([traceId]);
+    expect(await tracesOf(`service=agentloupe-demo&tags=${enc('{"telemetry.sdk.language":"nodejs"}')}`)).toEqual([traceId]); // a process tag
     // Duration: the planner run lasts at least its 30 ms sleep plus its children; no span lasts an hour.
-    const planner = `service=agentrace-demo&operation=${enc('invoke_agent planner')}`;
+    const planner = `service=agentloupe-demo&operation=${enc('invoke_agent planner')}`;
     expect(await tracesOf(`${planner}&minDuration=20ms`)).toEqual([traceId]);
     expect(await tracesOf(`${planner}&maxDuration=1us`)).toEqual([]);
     expect(await tracesOf(`${planner}&minDuration=0.01s&maxDuration=1h`)).toEqual([traceId]);
-    expect(await tracesOf('service=agentrace-demo&minDuration=1h')).toEqual([]);
+    expect(await tracesOf('service=agentloupe-demo&minDuration=1h')).toEqual([]);
     // Time window in µs, and lookback.
     const startUs = Number(store.getTrace(traceId)[0]!.startNs / 1000n);
-    expect(await tracesOf(`service=agentrace-demo&start=${startUs - 1_000_000}&end=${startUs + 60_000_000}`)).toEqual([traceId]);
-    expect(await tracesOf(`service=agentrace-demo&end=${startUs - 1_000_000}`)).toEqual([]);
-    expect(await tracesOf('service=agentrace-demo&lookback=1h')).toEqual([traceId]);
-    const limited = await get<JaegerResponse<JaegerTrace[]>>('/api/traces?service=agentrace-demo&limit=1');
+    expect(await tracesOf(`service=agentloupe-demo&start=${startUs - 1_000_000}&end=${startUs + 60_000_000}`)).toEqual([traceId]);
+    expect(await tracesOf(`service=agentloupe-demo&end=${startUs - 1_000_000}`)).toEqual([]);
+    expect(await tracesOf('service=agentloupe-demo&lookback=1h')).toEqual([traceId]);
+    const limited = await get<JaegerResponse<JaegerTrace[]>>('/api/traces?service=agentloupe-demo&limit=1');
     expect(limited.data).toHaveLength(1);
     expect(limited.data[0]!.spans.length).toBe(store.getTrace(traceId).length);
   });
 
   it('answers bad input and unknown traces in Jaeger\'s error shape', async () => {
-    const bad = await get<JaegerResponse<null>>('/api/traces?service=agentrace-demo&minDuration=soon', 400);
+    const bad = await get<JaegerResponse<null>>('/api/traces?service=agentloupe-demo&minDuration=soon', 400);
     expect(bad.errors?.[0]?.msg).toMatch(/minDuration/);
     expect((await get<JaegerResponse<null>>('/api/traces?service=x&tags=notjson', 400)).errors?.[0]?.msg).toMatch(/tags/);
     expect((await get<JaegerResponse<null>>('/api/traces/xyz', 400)).errors?.[0]?.code).toBe(400);
@@ -168,20 +168,20 @@ describe('Jaeger v1 API', () => {
 
 describe('Jaeger api_v3', () => {
   it('lists services and operations', async () => {
-    expect(await get('/api/v3/services')).toEqual({ services: ['agentrace-demo'] });
-    const ops = await get<{ operations: { name: string; spanKind: string }[] }>('/api/v3/operations?service=agentrace-demo&span_kind=client');
+    expect(await get('/api/v3/services')).toEqual({ services: ['agentloupe-demo'] });
+    const ops = await get<{ operations: { name: string; spanKind: string }[] }>('/api/v3/operations?service=agentloupe-demo&span_kind=client');
     expect(ops.operations).toHaveLength(6);
   });
 
   it('finds traces (OTLP JSON in a result envelope)', async () => {
     const now = new Date();
-    const q = `query.service_name=agentrace-demo&query.start_time_min=${new Date(now.getTime() - 3600_000).toISOString()}&query.start_time_max=${now.toISOString()}`;
+    const q = `query.service_name=agentloupe-demo&query.start_time_min=${new Date(now.getTime() - 3600_000).toISOString()}&query.start_time_max=${now.toISOString()}`;
     const body = await get<{ result: { resourceSpans: { scopeSpans: { spans: { traceId: string }[] }[] }[] } }>(`/api/v3/traces?${q}`);
     const ids = new Set(body.result.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans.map((x) => x.traceId))));
     expect([...ids]).toEqual([traceId]);
     const none = await get<{ result: { resourceSpans: unknown[] } }>(`/api/v3/traces?${q}&query.attributes=${enc('{"gen_ai.agent.name":"nobody"}')}`);
     expect(none.result.resourceSpans).toEqual([]);
-    const camel = await get<{ result: { resourceSpans: unknown[] } }>(`/api/v3/traces?query.serviceName=agentrace-demo&query.durationMin=20ms&query.operationName=${enc('invoke_agent planner')}`);
+    const camel = await get<{ result: { resourceSpans: unknown[] } }>(`/api/v3/traces?query.serviceName=agentloupe-demo&query.durationMin=20ms&query.operationName=${enc('invoke_agent planner')}`);
     expect(camel.result.resourceSpans).toHaveLength(1);
     expect((await get<{ error: { httpCode: number; message: string } }>('/api/v3/traces?query.start_time_min=yesterday', 400)).error.message).toMatch(/start_time_min/);
     expect((await get<{ error: { httpCode: number } }>(`/api/v3/traces/${'a'.repeat(32)}`, 404)).error.httpCode).toBe(404);

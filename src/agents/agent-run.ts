@@ -59,7 +59,7 @@ export interface RunServices {
   track(work: Promise<unknown>): void;
 }
 
-const AGENT_RUN_KEY = Symbol.for('agentrace.agent-run');
+const AGENT_RUN_KEY = Symbol.for('agentloupe.agent-run');
 
 /** The agent run active in a context, if any. */
 export function agentRunFromContext(ctx: Context): AgentRun | undefined {
@@ -116,7 +116,7 @@ export class AgentRun {
 
   running(): this {
     if (this.currentStatus !== 'starting') {
-      diag.warn(`agentrace: agent ${this.id} is ${this.currentStatus}; running() ignored`);
+      diag.warn(`agentloupe: agent ${this.id} is ${this.currentStatus}; running() ignored`);
       return this;
     }
     this.setStatus('running');
@@ -125,7 +125,7 @@ export class AgentRun {
 
   complete(exitCode = 0): void {
     if (!this.canEnd('complete')) return;
-    this.span.setAttribute(A.AGENTRACE_EXIT_CODE, exitCode);
+    this.span.setAttribute(A.AGENTLOUPE_EXIT_CODE, exitCode);
     this.span.setStatus({ code: SpanStatusCode.OK });
     this.finish('completed');
   }
@@ -134,8 +134,8 @@ export class AgentRun {
     if (!this.canEnd('fail')) return;
     const message = errorMessage(error);
     if (error instanceof Error) this.span.recordException(error);
-    if (exitCode !== undefined) this.span.setAttribute(A.AGENTRACE_EXIT_CODE, exitCode);
-    this.span.setAttribute(A.AGENTRACE_ERROR_MESSAGE, message);
+    if (exitCode !== undefined) this.span.setAttribute(A.AGENTLOUPE_EXIT_CODE, exitCode);
+    this.span.setAttribute(A.AGENTLOUPE_ERROR_MESSAGE, message);
     this.span.setAttribute(A.ERROR_TYPE, error instanceof Error ? error.name : 'agent_failed');
     this.span.setStatus({ code: SpanStatusCode.ERROR, message });
     this.finish('failed');
@@ -143,8 +143,8 @@ export class AgentRun {
 
   terminate(reason: string, exitCode?: number): void {
     if (!this.canEnd('terminate')) return;
-    if (exitCode !== undefined) this.span.setAttribute(A.AGENTRACE_EXIT_CODE, exitCode);
-    this.span.setAttribute(A.AGENTRACE_ERROR_MESSAGE, reason);
+    if (exitCode !== undefined) this.span.setAttribute(A.AGENTLOUPE_EXIT_CODE, exitCode);
+    this.span.setAttribute(A.AGENTLOUPE_ERROR_MESSAGE, reason);
     this.span.setStatus({ code: SpanStatusCode.ERROR, message: `terminated: ${reason}` });
     this.finish('terminated');
   }
@@ -155,7 +155,7 @@ export class AgentRun {
       const record = this.usageRecord(usage);
       this.emit(record, usage.durationMs, (r, start, end) => this.writeUsageSpan(r, usage, start, end));
     } catch (err) {
-      diag.warn(`agentrace: recordUsage failed: ${errorMessage(err)}`);
+      diag.warn(`agentloupe: recordUsage failed: ${errorMessage(err)}`);
     }
   }
 
@@ -181,7 +181,7 @@ export class AgentRun {
       };
       this.emit(record, tool.durationMs, (r, start, end) => this.writeToolSpan(r, tool, start, end));
     } catch (err) {
-      diag.warn(`agentrace: recordTool failed: ${errorMessage(err)}`);
+      diag.warn(`agentloupe: recordTool failed: ${errorMessage(err)}`);
     }
   }
 
@@ -254,13 +254,13 @@ export class AgentRun {
       [A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS]: r.cacheReadTokens,
       [A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS]: r.cacheCreationTokens,
       [A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS]: r.reasoningTokens,
-      [A.AGENTRACE_COST_USD]: r.costUsd,
-      [A.AGENTRACE_OWNER_AGENT_ID]: this.id,
+      [A.AGENTLOUPE_COST_USD]: r.costUsd,
+      [A.AGENTLOUPE_OWNER_AGENT_ID]: this.id,
       [A.GEN_AI_AGENT_NAME]: this.name,
     };
-    if (!r.priced) attributes[A.AGENTRACE_COST_UNPRICED] = true;
-    if (r.partial) attributes[A.AGENTRACE_CALL_PARTIAL] = true;
-    if (r.engineId) attributes[A.AGENTRACE_ENGINE_ID] = r.engineId;
+    if (!r.priced) attributes[A.AGENTLOUPE_COST_UNPRICED] = true;
+    if (r.partial) attributes[A.AGENTLOUPE_CALL_PARTIAL] = true;
+    if (r.engineId) attributes[A.AGENTLOUPE_ENGINE_ID] = r.engineId;
     const span = this.services.tracer.startSpan(
       `${operation} ${r.model ?? u.model}`,
       { kind: SpanKind.CLIENT, attributes, startTime: start },
@@ -274,15 +274,15 @@ export class AgentRun {
       ...t.attributes,
       [A.GEN_AI_OPERATION_NAME]: A.OP_EXECUTE_TOOL,
       [A.GEN_AI_TOOL_NAME]: r.toolName ?? t.name,
-      [A.AGENTRACE_OWNER_AGENT_ID]: this.id,
+      [A.AGENTLOUPE_OWNER_AGENT_ID]: this.id,
       [A.GEN_AI_AGENT_NAME]: this.name,
     };
     if (t.callId) attributes[A.GEN_AI_TOOL_CALL_ID] = t.callId;
     if (t.type) attributes[A.GEN_AI_TOOL_TYPE] = t.type;
     if (r.toolArgs !== undefined) attributes[A.GEN_AI_TOOL_CALL_ARGUMENTS] = r.toolArgs;
-    if (r.toolApproved !== undefined) attributes[A.AGENTRACE_TOOL_APPROVED] = r.toolApproved;
-    if (r.toolApprovalType) attributes[A.AGENTRACE_TOOL_APPROVAL_TYPE] = r.toolApprovalType;
-    if (r.engineId) attributes[A.AGENTRACE_ENGINE_ID] = r.engineId;
+    if (r.toolApproved !== undefined) attributes[A.AGENTLOUPE_TOOL_APPROVED] = r.toolApproved;
+    if (r.toolApprovalType) attributes[A.AGENTLOUPE_TOOL_APPROVAL_TYPE] = r.toolApprovalType;
+    if (r.engineId) attributes[A.AGENTLOUPE_ENGINE_ID] = r.engineId;
     const span = this.services.tracer.startSpan(`${A.OP_EXECUTE_TOOL} ${t.name}`, { kind: SpanKind.INTERNAL, attributes, startTime: start }, this.childContext());
     if (t.error !== undefined) {
       const message = errorMessage(t.error);
@@ -295,7 +295,7 @@ export class AgentRun {
 
   private canEnd(action: string): boolean {
     if (this.ended) {
-      diag.warn(`agentrace: agent ${this.id} is already ${this.currentStatus}; ${action}() ignored`);
+      diag.warn(`agentloupe: agent ${this.id} is already ${this.currentStatus}; ${action}() ignored`);
       return false;
     }
     return true;
@@ -303,12 +303,12 @@ export class AgentRun {
 
   private setStatus(status: AgentStatus): void {
     this.currentStatus = status;
-    this.span.addEvent(A.STATUS_EVENT, { [A.AGENTRACE_AGENT_STATUS]: status });
+    this.span.addEvent(A.STATUS_EVENT, { [A.AGENTLOUPE_AGENT_STATUS]: status });
   }
 
   private finish(status: AgentStatus): void {
     this.setStatus(status);
-    this.span.setAttribute(A.AGENTRACE_AGENT_STATUS, status);
+    this.span.setAttribute(A.AGENTLOUPE_AGENT_STATUS, status);
     this.services.hooks.runLifecycle(status === 'completed' ? 'agentComplete' : 'agentFail', this);
     this.span.end();
   }

@@ -25,12 +25,12 @@ const ID = /^[A-Za-z0-9._:-]{1,200}$/;
 
 /**
  * Per-agent log files (`<dir>/<agent-id>.log`), ANSI codes stripped. Synchronous on purpose:
- * appends are small, and `agentrace run` must not lose the last lines when it exits.
+ * appends are small, and `agentloupe run` must not lose the last lines when it exits.
  */
 export class LogManager {
   readonly dir: string;
 
-  /** `dir` defaults to `logs/` next to the database (`AGENTRACE_DB` or `.agentrace/monitoring.db`). */
+  /** `dir` defaults to `logs/` next to the database (`AGENTLOUPE_DB` or `.agentloupe/monitoring.db`). */
   constructor(dir?: string) {
     this.dir = resolve(dir ?? join(dirname(defaultDbPath()), 'logs'));
   }

@@ -27,7 +27,7 @@ import { traceExportersFromEnv } from './trace-exporters.js';
 export interface MonitorOptions {
   /** `service.name` of the resource; default `OTEL_SERVICE_NAME`, else the SDK default. */
   serviceName?: string;
-  /** Database path, or false for no SQLite mirror. Default `AGENTRACE_DB` or `.agentrace/monitoring.db`. */
+  /** Database path, or false for no SQLite mirror. Default `AGENTLOUPE_DB` or `.agentloupe/monitoring.db`. */
   db?: string | false;
   /**
    * Use this tracer provider instead of building one. The provider must then carry a
@@ -35,17 +35,17 @@ export interface MonitorOptions {
    */
   tracerProvider?: TracerProvider;
   /**
-   * Metric instruments are created on this provider. Default: a provider agentrace builds when
+   * Metric instruments are created on this provider. Default: a provider agentloupe builds when
    * `OTEL_METRICS_EXPORTER` or `metricReaders` asks for one, else the global provider.
    */
   meterProvider?: MeterProvider;
-  /** Readers for the meter provider agentrace builds (e.g. a PrometheusExporter you mount yourself). */
+  /** Readers for the meter provider agentloupe builds (e.g. a PrometheusExporter you mount yourself). */
   metricReaders?: IMetricReader[];
-  /** More processors for the provider agentrace builds, e.g. a BatchSpanProcessor with an OTLP exporter. */
+  /** More processors for the provider agentloupe builds, e.g. a BatchSpanProcessor with an OTLP exporter. */
   spanProcessors?: SpanProcessor[];
   /** Register the built provider, context manager and W3C propagators globally. Default true. */
   registerGlobal?: boolean;
-  /** Prices; default the built-in table merged with `AGENTRACE_PRICING`. */
+  /** Prices; default the built-in table merged with `AGENTLOUPE_PRICING`. */
   pricing?: Pricing;
   hooks?: TelemetryHooksOptions;
   /** Extra resource attributes. */
@@ -91,7 +91,7 @@ export class Monitor {
   readonly tracer: Tracer;
   readonly hooks: TelemetryHooks;
   readonly pricing: Pricing;
-  /** The SQLite mirror, when agentrace built the provider and `db` is not false. */
+  /** The SQLite mirror, when agentloupe built the provider and `db` is not false. */
   readonly sqlite: SqliteSpanProcessor | undefined;
   readonly tracerProvider: TracerProvider;
   readonly meterProvider: MeterProvider;
@@ -144,7 +144,7 @@ export class Monitor {
         resource,
         spanProcessors: [
           ...(this.sqlite ? [this.sqlite] : []),
-          new MetricsSpanProcessor(this.meterProvider.getMeter('agentrace'), price),
+          new MetricsSpanProcessor(this.meterProvider.getMeter('agentloupe'), price),
           ...traceExportersFromEnv(process.env, options.defaultTracesExporter),
           ...(options.spanProcessors ?? []),
         ],
@@ -154,7 +154,7 @@ export class Monitor {
       this.tracerProvider = provider;
     }
     ensureContextManager();
-    this.tracer = this.tracerProvider.getTracer('agentrace');
+    this.tracer = this.tracerProvider.getTracer('agentloupe');
     this.healthOptions = {
       meterProvider: this.meterProvider,
       tracer: this.tracer,
@@ -212,13 +212,13 @@ export class Monitor {
       [A.GEN_AI_OPERATION_NAME]: A.OP_INVOKE_AGENT,
       [A.GEN_AI_AGENT_ID]: id,
       [A.GEN_AI_AGENT_NAME]: name,
-      [A.AGENTRACE_AGENT_TYPE]: type,
+      [A.AGENTLOUPE_AGENT_TYPE]: type,
       [A.PROCESS_PID]: options.processId ?? process.pid,
     };
-    if (planId) attributes[A.AGENTRACE_PLAN_ID] = planId;
-    if (parentId) attributes[A.AGENTRACE_PARENT_AGENT_ID] = parentId;
-    if (options.category) attributes[A.AGENTRACE_AGENT_CATEGORY] = options.category;
-    if (options.logFile) attributes[A.AGENTRACE_LOG_FILE] = options.logFile;
+    if (planId) attributes[A.AGENTLOUPE_PLAN_ID] = planId;
+    if (parentId) attributes[A.AGENTLOUPE_PARENT_AGENT_ID] = parentId;
+    if (options.category) attributes[A.AGENTLOUPE_AGENT_CATEGORY] = options.category;
+    if (options.logFile) attributes[A.AGENTLOUPE_LOG_FILE] = options.logFile;
     if (options.description) attributes[A.GEN_AI_AGENT_DESCRIPTION] = options.description;
     const parentContext = parentRun ? trace.setSpan(active, parentRun.span) : active;
     const span = this.tracer.startSpan(`${A.OP_INVOKE_AGENT} ${name}`, { kind: SpanKind.INTERNAL, attributes }, parentContext);
@@ -228,7 +228,7 @@ export class Monitor {
   }
 
   /**
-   * A handle on a run that another process records (e.g. `agentrace run` around this process):
+   * A handle on a run that another process records (e.g. `agentloupe run` around this process):
    * calls recorded on it belong to that run and parent to the active span (its remote span,
    * from TRACEPARENT). This process never starts or ends that run's row.
    */
@@ -305,8 +305,8 @@ export class Monitor {
 }
 
 /**
- * The built-in prices merged with AGENTRACE_PRICING. A bad file must not stop the agent: it is
- * reported (naming every bad entry; `agentrace doctor` says the same) and the built-in table is used.
+ * The built-in prices merged with AGENTLOUPE_PRICING. A bad file must not stop the agent: it is
+ * reported (naming every bad entry; `agentloupe doctor` says the same) and the built-in table is used.
  */
 function pricingFromEnv(): Pricing {
   try {

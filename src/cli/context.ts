@@ -26,13 +26,13 @@ export class UsageError extends Error {
 }
 
 /**
- * The database a command reads: --db, else AGENTRACE_DB, else the nearest
- * `.agentrace/monitoring.db` walking up from the current directory (as git finds `.git`),
+ * The database a command reads: --db, else AGENTLOUPE_DB, else the nearest
+ * `.agentloupe/monitoring.db` walking up from the current directory (as git finds `.git`),
  * else the default path here (which then does not exist, and the command says so).
  */
 export function resolveDbPath(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
   if (explicit) return resolve(cwd, explicit);
-  if (env.AGENTRACE_DB && env.AGENTRACE_DB.trim() !== '') return resolve(cwd, env.AGENTRACE_DB);
+  if (env.AGENTLOUPE_DB && env.AGENTLOUPE_DB.trim() !== '') return resolve(cwd, env.AGENTLOUPE_DB);
   let dir = resolve(cwd);
   for (;;) {
     const candidate = join(dir, DEFAULT_DB_PATH);
@@ -74,7 +74,7 @@ export async function withStoreAsync<T>(options: ReadOptions, fn: (store: Monito
 export function withWritableDb<T>(options: { db?: string }, fn: (db: SqliteDatabase, path: string) => T): T {
   const path = resolveDbPath(options.db);
   if (!existsSync(path)) {
-    throw new StoreError(`no agentrace database at ${path}. Pass --db PATH or set AGENTRACE_DB.`, 'NOT_FOUND');
+    throw new StoreError(`no agentloupe database at ${path}. Pass --db PATH or set AGENTLOUPE_DB.`, 'NOT_FOUND');
   }
   const db = openDatabase(path, { readonly: false });
   try {

@@ -23,7 +23,7 @@ export function databaseChecks(r: DatabaseReport, source: string): Check[] {
   const c = (name: string, status: CheckStatus, detail: string, fix?: string): Check => ({ area: 'database', name, status, detail, ...(fix ? { fix } : {}) });
   const out: Check[] = [];
   if (!r.exists) {
-    out.push(c('exists', 'fail', `no file at ${r.path} (${source})`, 'run an instrumented agent (npm run demo writes one), or point --db / AGENTRACE_DB at your database'));
+    out.push(c('exists', 'fail', `no file at ${r.path} (${source})`, 'run an instrumented agent (npm run demo writes one), or point --db / AGENTLOUPE_DB at your database'));
     return out;
   }
   out.push(c('exists', 'ok', `${r.path} (${source})`));
@@ -31,12 +31,12 @@ export function databaseChecks(r: DatabaseReport, source: string): Check[] {
     out.push(c('opens', 'fail', r.openError, 'the file is not a readable SQLite database; restore it from a backup or point --db elsewhere'));
     return out;
   }
-  if (!r.isAgentrace) {
-    out.push(c('agentrace tables', 'fail', `no agents/telemetry/agent_usage tables (has: ${r.tables.slice(0, 6).join(', ') || 'none'})`, 'this is not an agentrace database; point --db / AGENTRACE_DB at the right file'));
+  if (!r.isAgentloupe) {
+    out.push(c('agentloupe tables', 'fail', `no agents/telemetry/agent_usage tables (has: ${r.tables.slice(0, 6).join(', ') || 'none'})`, 'this is not an agentloupe database; point --db / AGENTLOUPE_DB at the right file'));
   }
   const v = r.schemaVersion ?? 0;
-  if (v < r.expectedVersion) out.push(c('schema version', 'fail', `version ${v}, this agentrace uses ${r.expectedVersion}`, `run \`agentrace migrate --db ${r.path}\``));
-  else if (v > r.expectedVersion) out.push(c('schema version', 'fail', `version ${v}, newer than this agentrace (${r.expectedVersion})`, 'upgrade agentrace: npm install agentrace@latest'));
+  if (v < r.expectedVersion) out.push(c('schema version', 'fail', `version ${v}, this agentloupe uses ${r.expectedVersion}`, `run \`agentloupe migrate --db ${r.path}\``));
+  else if (v > r.expectedVersion) out.push(c('schema version', 'fail', `version ${v}, newer than this agentloupe (${r.expectedVersion})`, 'upgrade agentloupe: npm install agentloupe@latest'));
   else out.push(c('schema version', 'ok', `version ${v}`));
   const intact = r.integrity.length === 1 && r.integrity[0] === 'ok';
   out.push(
@@ -52,22 +52,22 @@ export function databaseChecks(r: DatabaseReport, source: string): Check[] {
           'foreign keys',
           'warn',
           `rows pointing at missing rows: ${fk.map(([t, n]) => `${t} ${n}`).join(', ')}`,
-          'written by a tool without foreign keys; find them with `agentrace sql "PRAGMA foreign_key_check"`',
+          'written by a tool without foreign keys; find them with `agentloupe sql "PRAGMA foreign_key_check"`',
         ),
   );
   out.push(
     r.journalMode === 'wal'
       ? c('journal mode', 'ok', 'wal')
-      : c('journal mode', 'warn', `${r.journalMode ?? 'unknown'} (readers block writers)`, 'open it once with an agentrace writer (agentrace migrate) to switch it to WAL'),
+      : c('journal mode', 'warn', `${r.journalMode ?? 'unknown'} (readers block writers)`, 'open it once with an agentloupe writer (agentloupe migrate) to switch it to WAL'),
   );
   out.push(
     r.sizes.wal > WAL_WARN_BYTES
-      ? c('wal size', 'warn', `${mib(r.sizes.wal)} write-ahead log`, 'a long-running reader keeps the WAL from being checkpointed; close it, then run `agentrace vacuum`')
+      ? c('wal size', 'warn', `${mib(r.sizes.wal)} write-ahead log`, 'a long-running reader keeps the WAL from being checkpointed; close it, then run `agentloupe vacuum`')
       : c('wal size', 'ok', mib(r.sizes.wal)),
   );
   out.push(
     r.sizes.db > DB_WARN_BYTES
-      ? c('file size', 'warn', `${mib(r.sizes.db)}, ${r.agents ?? '?'} agents, ${r.telemetry ?? '?'} telemetry rows`, 'set a retention: `agentrace prune --older-than 30d && agentrace vacuum`')
+      ? c('file size', 'warn', `${mib(r.sizes.db)}, ${r.agents ?? '?'} agents, ${r.telemetry ?? '?'} telemetry rows`, 'set a retention: `agentloupe prune --older-than 30d && agentloupe vacuum`')
       : c('file size', 'ok', `${mib(r.sizes.db)}, ${r.agents ?? '?'} agents, ${r.telemetry ?? '?'} telemetry rows`),
   );
   return out;
@@ -88,12 +88,12 @@ export function configurationChecks(env: NodeJS.ProcessEnv): Check[] {
   const c = (name: string, status: CheckStatus, detail: string, fix?: string): void => {
     out.push({ area: 'configuration', name, status, detail, ...(fix ? { fix } : {}) });
   };
-  const db = env.AGENTRACE_DB;
+  const db = env.AGENTLOUPE_DB;
   if (db !== undefined && db.trim() !== '') {
-    if (existsSync(db)) c('AGENTRACE_DB', 'ok', db);
-    else if (existsSync(dirname(db))) c('AGENTRACE_DB', 'warn', `${db} does not exist yet (its directory does; the first agent creates it)`);
-    else c('AGENTRACE_DB', 'warn', `${db}: neither the file nor its directory exists`, 'check the path; writers create the directory, but a typo here hides your data');
-  } else c('AGENTRACE_DB', 'ok', 'not set: the nearest .agentrace/monitoring.db is used');
+    if (existsSync(db)) c('AGENTLOUPE_DB', 'ok', db);
+    else if (existsSync(dirname(db))) c('AGENTLOUPE_DB', 'warn', `${db} does not exist yet (its directory does; the first agent creates it)`);
+    else c('AGENTLOUPE_DB', 'warn', `${db}: neither the file nor its directory exists`, 'check the path; writers create the directory, but a typo here hides your data');
+  } else c('AGENTLOUPE_DB', 'ok', 'not set: the nearest .agentloupe/monitoring.db is used');
 
   const pricing = env[PRICING_ENV_VAR];
   if (pricing !== undefined && pricing.trim() !== '') {
@@ -101,7 +101,7 @@ export function configurationChecks(env: NodeJS.ProcessEnv): Check[] {
       const o = loadPricingFile(pricing);
       c(PRICING_ENV_VAR, 'ok', `${pricing}: ${Object.keys(o.models ?? {}).length} model and ${Object.keys(o.engines ?? {}).length} engine prices`);
     } catch (err) {
-      c(PRICING_ENV_VAR, 'fail', (err as Error).message, 'fix the file (see README "Pricing") or unset AGENTRACE_PRICING to use the built-in prices');
+      c(PRICING_ENV_VAR, 'fail', (err as Error).message, 'fix the file (see README "Pricing") or unset AGENTLOUPE_PRICING to use the built-in prices');
     }
   } else c(PRICING_ENV_VAR, 'ok', 'not set: built-in prices');
 
@@ -164,7 +164,7 @@ export function environmentChecks(nodeVersion: string, sqlite: { version?: strin
   out.push(
     major >= 20
       ? { area: 'environment', name: 'node', status: 'ok', detail: nodeVersion }
-      : { area: 'environment', name: 'node', status: 'fail', detail: `${nodeVersion}; agentrace needs Node.js 20 or newer`, fix: 'install Node.js 20 LTS or newer' },
+      : { area: 'environment', name: 'node', status: 'fail', detail: `${nodeVersion}; agentloupe needs Node.js 20 or newer`, fix: 'install Node.js 20 LTS or newer' },
   );
   out.push(
     sqlite.version !== undefined

@@ -37,21 +37,21 @@ function version(): string {
 }
 
 export function buildProgram(): Command {
-  const program = new Command('agentrace')
-    .description('Monitoring for AI agent systems: query the local agentrace database offline, run any command as an agent, receive OTLP from agent processes.')
+  const program = new Command('agentloupe')
+    .description('Monitoring for AI agent systems: query the local agentloupe database offline, run any command as an agent, receive OTLP from agent processes.')
     .version(version())
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
       `
-Every read command takes --db PATH (default: AGENTRACE_DB, else the nearest .agentrace/monitoring.db
+Every read command takes --db PATH (default: AGENTLOUPE_DB, else the nearest .agentloupe/monitoring.db
 walking up from here) and --json.
 
 Examples:
-  agentrace stats
-  agentrace agents --status failed
-  agentrace tree --plan REQ-49
-  agentrace cost --by model --since 7d`,
+  agentloupe stats
+  agentloupe agents --status failed
+  agentloupe tree --plan REQ-49
+  agentloupe cost --by model --since 7d`,
     );
   registerStats(program);
   registerAgents(program);
@@ -87,20 +87,20 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
     if (err instanceof UsageError) {
-      process.stderr.write(`agentrace: ${err.message}\n`);
+      process.stderr.write(`agentloupe: ${err.message}\n`);
       return EXIT_USAGE;
     }
     if (err instanceof StoreError || err instanceof AgentNotFoundError || err instanceof CliError) {
-      process.stderr.write(`agentrace: ${err.message}\n`);
+      process.stderr.write(`agentloupe: ${err.message}\n`);
       return EXIT_ERROR;
     }
     const code = (err as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && code.startsWith('SQLITE_')) {
       // SQLITE_BUSY past the busy timeout, a full disk, a read-only file: the message is enough.
-      process.stderr.write(`agentrace: database error (${code}): ${(err as Error).message}\n`);
+      process.stderr.write(`agentloupe: database error (${code}): ${(err as Error).message}\n`);
       return EXIT_ERROR;
     }
-    process.stderr.write(`agentrace: ${(err as Error).stack ?? String(err)}\n`);
+    process.stderr.write(`agentloupe: ${(err as Error).stack ?? String(err)}\n`);
     return EXIT_ERROR;
   }
 }
@@ -112,7 +112,7 @@ main(process.argv).then(
     process.exitCode = Math.max(code, set);
   },
   (err: unknown) => {
-    process.stderr.write(`agentrace: ${String(err)}\n`);
+    process.stderr.write(`agentloupe: ${String(err)}\n`);
     process.exitCode = EXIT_ERROR;
   },
 );

@@ -4,15 +4,15 @@ import type { OtlpSignal } from './otlp/index.js';
 
 /** The collector's own instrument names (Prometheus: dots become underscores, counters get `_total`). */
 export const COLLECTOR_METRIC = {
-  accepted: 'agentrace.collector.accepted',
-  rejected: 'agentrace.collector.rejected',
-  dropped: 'agentrace.collector.dropped',
-  requests: 'agentrace.collector.requests',
-  queueDepth: 'agentrace.collector.queue.depth',
-  forwardQueueDepth: 'agentrace.collector.forward.queue.depth',
+  accepted: 'agentloupe.collector.accepted',
+  rejected: 'agentloupe.collector.rejected',
+  dropped: 'agentloupe.collector.dropped',
+  requests: 'agentloupe.collector.requests',
+  queueDepth: 'agentloupe.collector.queue.depth',
+  forwardQueueDepth: 'agentloupe.collector.forward.queue.depth',
 } as const;
 
-/** Why items were dropped: the `agentrace.collector.reason` attribute. */
+/** Why items were dropped: the `agentloupe.collector.reason` attribute. */
 export type DropReason = 'queue_full' | 'write_failed' | 'forward' | 'too_large' | 'bad_request';
 
 export interface CollectorGauges {

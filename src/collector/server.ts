@@ -1,5 +1,5 @@
 /**
- * `agentrace collector`: an OTLP/HTTP receiver (opentelemetry-proto docs/specification.md) that
+ * `agentloupe collector`: an OTLP/HTTP receiver (opentelemetry-proto docs/specification.md) that
  * writes what any agent process sends into the local SQLite schema, through the same span-to-row
  * mapping the in-process processor uses, and passes it on unchanged to upstream endpoints.
  *
@@ -47,14 +47,14 @@ import { SpanOpsBuilder } from './span-ops.js';
 export const DEFAULT_COLLECTOR_HOST = '127.0.0.1';
 export const DEFAULT_COLLECTOR_PORT = 4318;
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
-export const TOKEN_ENV_VAR = 'AGENTRACE_COLLECTOR_TOKEN';
+export const TOKEN_ENV_VAR = 'AGENTLOUPE_COLLECTOR_TOKEN';
 
 export interface CollectorOptions {
   /** Default 127.0.0.1: only this machine can send. */
   host?: string;
   /** Default 4318 (the OTLP/HTTP port); 0 picks a free one. */
   port?: number;
-  /** Database file. Default `AGENTRACE_DB` or `.agentrace/monitoring.db`. */
+  /** Database file. Default `AGENTLOUPE_DB` or `.agentloupe/monitoring.db`. */
   db?: string;
   /** Bearer token every request except /healthz and /readyz must carry. */
   token?: string;
@@ -153,13 +153,13 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
 
   const prometheus = new PrometheusExporter({ preventServerStart: true });
   const meterProvider = new MeterProvider({ readers: [prometheus] });
-  const meter = meterProvider.getMeter('agentrace.collector');
+  const meter = meterProvider.getMeter('agentloupe.collector');
   const spanMetrics = new SpanMetrics(meter, price);
   const ingestMetrics = new CollectorMetrics(meter, {
     queueDepth: () => queue.depth,
     forwardQueueDepth: () => forwarders.reduce((n, f) => n + f.stats().queued, 0),
   });
-  const health = new HealthMonitor({ meterProvider, tracer: trace.getTracerProvider().getTracer('agentrace.collector') });
+  const health = new HealthMonitor({ meterProvider, tracer: trace.getTracerProvider().getTracer('agentloupe.collector') });
   health.register({
     name: 'ingest-queue',
     intervalMs: 5000,
@@ -238,7 +238,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     }
     if (!bearerMatches(req, expectedToken)) {
       req.resume();
-      return fail(res, signal, 401, 'missing or wrong bearer token (Authorization: Bearer <token>, see --token / AGENTRACE_COLLECTOR_TOKEN)', ct, { 'www-authenticate': 'Bearer' });
+      return fail(res, signal, 401, 'missing or wrong bearer token (Authorization: Bearer <token>, see --token / AGENTLOUPE_COLLECTOR_TOKEN)', ct, { 'www-authenticate': 'Bearer' });
     }
     if (ct === undefined) {
       req.resume();

@@ -4,7 +4,7 @@
  * The in-process processor knows each span's agent from onStart; the collector only sees ended
  * spans, in any order (exporters batch by end time, so children usually come before their
  * parents). A span's agent run is resolved as: the span itself when it is an agent span; else the
- * run it names (`agentrace.owner.agent_id`, agentrace's own spans); else the owner of its nearest
+ * run it names (`agentloupe.owner.agent_id`, agentloupe's own spans); else the owner of its nearest
  * ancestor — found in the same request, in a bounded cache of recently received spans, or in the
  * database. A model or tool call with no agent above it is written under the synthetic agent of
  * its trace (`trace-<traceId>`).
@@ -108,7 +108,7 @@ export class SpanOpsBuilder {
   }
 
   private namedOwner(span: SpanData): Owner {
-    const v = span.attributes[A.AGENTRACE_OWNER_AGENT_ID];
+    const v = span.attributes[A.AGENTLOUPE_OWNER_AGENT_ID];
     return typeof v === 'string' && v !== '' ? v : null;
   }
 

@@ -42,7 +42,7 @@ export interface AlertManagerOptions {
   store?: () => HealthStore | undefined;
   /** Thresholds for worker rules (same as the heartbeat tracker's). */
   heartbeats?: HeartbeatThresholds;
-  /** Log line per alert; default stderr (silenced by AGENTRACE_LOG=silent) and the OTel diag logger. */
+  /** Log line per alert; default stderr (silenced by AGENTLOUPE_LOG=silent) and the OTel diag logger. */
   log?: ((line: string) => void) | false;
   /** Put in the webhook body. */
   serviceName?: string;
@@ -68,11 +68,11 @@ function usd(n: number): string {
 
 function defaultLog(line: string): void {
   diag.warn(line);
-  if (process.env.AGENTRACE_LOG !== 'silent') process.stderr.write(`${line}\n`);
+  if (process.env.AGENTLOUPE_LOG !== 'silent') process.stderr.write(`${line}\n`);
 }
 
 /**
- * Declarative alert rules over what agentrace knows (seed 002 and 003): evaluated on a timer,
+ * Declarative alert rules over what agentloupe knows (seed 002 and 003): evaluated on a timer,
  * deduplicated per (rule, subject) with a cooldown (also across restarts, through the `alerts`
  * table), delivered as events, log lines and an optional webhook POST.
  */
@@ -209,7 +209,7 @@ export class AlertManager {
     } catch (err) {
       warnOnce(`alert:store:${(err as Error).message}`, `could not store an alert: ${(err as Error).message}`);
     }
-    this.log?.(`agentrace: ALERT [${alert.severity}] ${alert.rule}${alert.subject ? ` (${alert.subject})` : ''}: ${alert.message}`);
+    this.log?.(`agentloupe: ALERT [${alert.severity}] ${alert.rule}${alert.subject ? ` (${alert.subject})` : ''}: ${alert.message}`);
     for (const l of this.listeners) {
       try {
         l(alert);

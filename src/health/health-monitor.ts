@@ -104,7 +104,7 @@ export class HealthMonitor {
   writeErrors = 0;
 
   constructor(options: HealthMonitorOptions = {}) {
-    this.tracer = options.tracer ?? trace.getTracer('agentrace');
+    this.tracer = options.tracer ?? trace.getTracer('agentloupe');
     this.now = options.now ?? Date.now;
     this.serviceName = options.serviceName ?? null;
     this.store = options.store;
@@ -112,7 +112,7 @@ export class HealthMonitor {
     this.dbPath = options.store ? false : options.db ?? false;
     this.heartbeatThresholds = options.heartbeats;
     this.exportSources = options.exportSources ?? [];
-    registerHealthGauges((options.meterProvider ?? metrics.getMeterProvider()).getMeter('agentrace'), this, this.now);
+    registerHealthGauges((options.meterProvider ?? metrics.getMeterProvider()).getMeter('agentloupe'), this, this.now);
   }
 
   /** Adds a check; its first run starts at once. Throws on a missing or duplicate name. */

@@ -3,12 +3,12 @@ import * as A from '../semconv.js';
 import type { WorkerState, WorkerStatus } from './heartbeats.js';
 import { HEALTH_STATES, type ComponentHealth } from './types.js';
 
-/** Health instrument names. Prometheus shows dots as underscores: agentrace_health_status, ... */
+/** Health instrument names. Prometheus shows dots as underscores: agentloupe_health_status, ... */
 export const HEALTH_METRIC = {
-  status: 'agentrace.health.status',
-  checkDuration: 'agentrace.health.check.duration',
-  lastSuccessAge: 'agentrace.health.last_success.age',
-  workers: 'agentrace.workers',
+  status: 'agentloupe.health.status',
+  checkDuration: 'agentloupe.health.check.duration',
+  lastSuccessAge: 'agentloupe.health.last_success.age',
+  workers: 'agentloupe.workers',
 } as const;
 
 const WORKER_STATES: readonly WorkerState[] = ['healthy', 'stale', 'down'];
@@ -21,14 +21,14 @@ export interface HealthCache {
 
 /**
  * Observable gauges over the health cache.
- * - agentrace.health.status{component, state}: a state set, as OTel's `hw.status` and
+ * - agentloupe.health.status{component, state}: a state set, as OTel's `hw.status` and
  *   OpenMetrics StateSet: 1 for the component's current state, 0 for the other three. In
- *   PromQL `agentrace_health_status{agentrace_health_state="unhealthy"} == 1` selects unhealthy
- *   components and `sum by (agentrace_health_state) (...)` counts components per state.
- * - agentrace.health.check.duration{component}: seconds the last run took.
- * - agentrace.health.last_success.age{component}: seconds since the last healthy result
+ *   PromQL `agentloupe_health_status{agentloupe_health_state="unhealthy"} == 1` selects unhealthy
+ *   components and `sum by (agentloupe_health_state) (...)` counts components per state.
+ * - agentloupe.health.check.duration{component}: seconds the last run took.
+ * - agentloupe.health.last_success.age{component}: seconds since the last healthy result
  *   (since registration while there was none).
- * - agentrace.workers{type, state}: heartbeat workers per state, as last evaluated.
+ * - agentloupe.workers{type, state}: heartbeat workers per state, as last evaluated.
  */
 export function registerHealthGauges(meter: Meter, cache: HealthCache, now: () => number = Date.now): void {
   const status = meter.createObservableGauge(HEALTH_METRIC.status, {

@@ -30,7 +30,7 @@ export function postJson(url: string, body: unknown, options: { timeoutMs?: numb
         method: 'POST',
         agent: false,
         timeout: options.timeoutMs ?? 5000,
-        headers: { 'content-type': 'application/json', 'content-length': payload.length, 'user-agent': 'agentrace', ...options.headers },
+        headers: { 'content-type': 'application/json', 'content-length': payload.length, 'user-agent': 'agentloupe', ...options.headers },
       },
       (res) => {
         let seen = 0;

@@ -74,7 +74,7 @@ function classify(run: ActiveAgentRow, nowMs: number, silentAfterMs: number, che
 
 /** Marks zombies `terminated`, their reason as the error message, in one transaction. Returns the count. */
 export function reapZombies(store: HealthStore, zombies: readonly ZombieAgent[], nowMs = Date.now()): number {
-  return store.terminateAgents(zombies.map((z) => ({ id: z.agentId, reason: `reaped by agentrace: ${z.detail}` })), nowMs);
+  return store.terminateAgents(zombies.map((z) => ({ id: z.agentId, reason: `reaped by agentloupe: ${z.detail}` })), nowMs);
 }
 
 /** A health check: degraded while zombie runs exist (it reports, never reaps). */

@@ -14,17 +14,17 @@ export const AGENT_DURATION_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300
 export const METRIC = {
   tokenUsage: A.METRIC_GEN_AI_CLIENT_TOKEN_USAGE,
   operationDuration: A.METRIC_GEN_AI_CLIENT_OPERATION_DURATION,
-  tokens: 'agentrace.tokens',
-  cost: 'agentrace.cost.usd',
-  unpricedCalls: 'agentrace.calls.unpriced',
-  agentRuns: 'agentrace.agent.runs',
-  agentDuration: 'agentrace.agent.duration',
-  activeAgents: 'agentrace.agents.active',
-  toolCalls: 'agentrace.tool.calls',
-  toolDuration: 'agentrace.tool.duration',
+  tokens: 'agentloupe.tokens',
+  cost: 'agentloupe.cost.usd',
+  unpricedCalls: 'agentloupe.calls.unpriced',
+  agentRuns: 'agentloupe.agent.runs',
+  agentDuration: 'agentloupe.agent.duration',
+  activeAgents: 'agentloupe.agents.active',
+  toolCalls: 'agentloupe.tool.calls',
+  toolDuration: 'agentloupe.tool.duration',
 } as const;
 
-/** The agentrace instruments on one Meter. */
+/** The agentloupe instruments on one Meter. */
 export interface AgentInstruments {
   tokenUsage: Histogram;
   operationDuration: Histogram;

@@ -7,7 +7,7 @@ import { fromReadableSpan } from '../store/readable-span.js';
 import { SpanMetrics } from './span-metrics.js';
 
 /**
- * A SpanProcessor that records agentrace's metric instruments from spans: agent runs, model
+ * A SpanProcessor that records agentloupe's metric instruments from spans: agent runs, model
  * calls (tokens, cost, duration) and tool calls. Recording is in-memory aggregation; the
  * meter provider's readers export it.
  */

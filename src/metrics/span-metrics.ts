@@ -32,7 +32,7 @@ export class SpanMetrics {
       const row = agentRowFromSpan(span);
       const name = { [A.METRIC_ATTR_AGENT_NAME]: row.name };
       if (countActive) this.i.activeAgents.add(-1, name);
-      const attrs = { [A.METRIC_ATTR_AGENT_NAME]: row.name, [A.AGENTRACE_AGENT_TYPE]: row.agentType, [A.METRIC_ATTR_STATUS]: row.status };
+      const attrs = { [A.METRIC_ATTR_AGENT_NAME]: row.name, [A.AGENTLOUPE_AGENT_TYPE]: row.agentType, [A.METRIC_ATTR_STATUS]: row.status };
       this.i.agentRuns.add(1, attrs);
       this.i.agentDuration.record(nsToMs(span.endTimeUnixNano! - span.startTimeUnixNano) / 1000, attrs);
       return;

@@ -5,7 +5,7 @@ import { DOCUMENTED_TABLES, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 export type SqliteDatabase = Database.Database;
 
-export const DEFAULT_DB_PATH = '.agentrace/monitoring.db';
+export const DEFAULT_DB_PATH = '.agentloupe/monitoring.db';
 
 /** A database problem the user can act on; the message says what to do. */
 export class StoreError extends Error {
@@ -15,9 +15,9 @@ export class StoreError extends Error {
   }
 }
 
-/** `AGENTRACE_DB` when set, else `.agentrace/monitoring.db` under the current directory. */
+/** `AGENTLOUPE_DB` when set, else `.agentloupe/monitoring.db` under the current directory. */
 export function defaultDbPath(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
-  const fromEnv = env.AGENTRACE_DB;
+  const fromEnv = env.AGENTLOUPE_DB;
   return resolve(cwd, fromEnv && fromEnv.trim() !== '' ? fromEnv : DEFAULT_DB_PATH);
 }
 
@@ -28,14 +28,14 @@ export interface OpenOptions {
 }
 
 /**
- * Opens (and for writers creates and migrates) an agentrace database. Readers never migrate:
+ * Opens (and for writers creates and migrates) an agentloupe database. Readers never migrate:
  * an old file gets a message saying how to upgrade it.
  */
 export function openDatabase(path: string, options: OpenOptions = {}): SqliteDatabase {
   const readonly = options.readonly ?? false;
   if (readonly && !existsSync(path)) {
     throw new StoreError(
-      `no agentrace database at ${path}. Run an instrumented agent first (npm run demo writes one), or pass --db PATH / set AGENTRACE_DB.`,
+      `no agentloupe database at ${path}. Run an instrumented agent first (npm run demo writes one), or pass --db PATH / set AGENTLOUPE_DB.`,
       'NOT_FOUND',
     );
   }
@@ -43,7 +43,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): SqliteDat
     try {
       mkdirSync(dirname(path), { recursive: true });
     } catch (err) {
-      throw new StoreError(`cannot open database ${path}: cannot create its directory (${(err as Error).message}). Set AGENTRACE_DB to a writable path.`, 'OPEN_FAILED');
+      throw new StoreError(`cannot open database ${path}: cannot create its directory (${(err as Error).message}). Set AGENTLOUPE_DB to a writable path.`, 'OPEN_FAILED');
     }
   }
   let db: SqliteDatabase;
@@ -81,7 +81,7 @@ function checkAndMigrate(db: SqliteDatabase, path: string, readonly: boolean): v
   const version = schemaVersion(db);
   if (version > SCHEMA_VERSION) {
     throw new StoreError(
-      `${path} has schema version ${version}, written by a newer agentrace (this one knows up to ${SCHEMA_VERSION}). Upgrade agentrace (npm install agentrace@latest) to read it.`,
+      `${path} has schema version ${version}, written by a newer agentloupe (this one knows up to ${SCHEMA_VERSION}). Upgrade agentloupe (npm install agentloupe@latest) to read it.`,
       'NEWER_SCHEMA',
     );
   }
@@ -89,14 +89,14 @@ function checkAndMigrate(db: SqliteDatabase, path: string, readonly: boolean): v
   const documentedExists = DOCUMENTED_TABLES.every((t) => tables.has(t));
   if (version === 0 && tables.size > 0 && !documentedExists) {
     throw new StoreError(
-      `${path} is a SQLite database but not an agentrace one (it has tables ${[...tables].slice(0, 5).join(', ')} and no agents/telemetry/agent_usage). Point --db / AGENTRACE_DB at another file.`,
+      `${path} is a SQLite database but not an agentloupe one (it has tables ${[...tables].slice(0, 5).join(', ')} and no agents/telemetry/agent_usage). Point --db / AGENTLOUPE_DB at another file.`,
       'FOREIGN_DATABASE',
     );
   }
   if (version === SCHEMA_VERSION) return;
   if (readonly) {
     throw new StoreError(
-      `${path} has schema version ${version}; this agentrace uses ${SCHEMA_VERSION}. Run \`agentrace migrate --db ${path}\` (or any instrumented agent) once to upgrade it.`,
+      `${path} has schema version ${version}; this agentloupe uses ${SCHEMA_VERSION}. Run \`agentloupe migrate --db ${path}\` (or any instrumented agent) once to upgrade it.`,
       'NOT_MIGRATED',
     );
   }

@@ -4,7 +4,7 @@ import { fileSizes, type FileSizes } from './maintenance.js';
 import { DOCUMENTED_TABLES, SCHEMA_VERSION } from './schema.js';
 
 /**
- * What `agentrace doctor` learns about a database file. The file is opened read-only and
+ * What `agentloupe doctor` learns about a database file. The file is opened read-only and
  * without the version check, so an old, newer or broken file can still be looked at.
  */
 export interface DatabaseReport {
@@ -12,7 +12,7 @@ export interface DatabaseReport {
   exists: boolean;
   /** Set when the file could not be opened or read as SQLite. */
   openError?: string;
-  isAgentrace: boolean;
+  isAgentloupe: boolean;
   tables: string[];
   schemaVersion: number | null;
   expectedVersion: number;
@@ -31,7 +31,7 @@ export function inspectDatabase(path: string, options: { busyTimeoutMs?: number;
   const report: DatabaseReport = {
     path,
     exists: existsSync(path),
-    isAgentrace: false,
+    isAgentloupe: false,
     tables: [],
     schemaVersion: null,
     expectedVersion: SCHEMA_VERSION,
@@ -50,14 +50,14 @@ export function inspectDatabase(path: string, options: { busyTimeoutMs?: number;
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     report.sqliteVersion = (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
     report.tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-    report.isAgentrace = DOCUMENTED_TABLES.every((t) => report.tables.includes(t));
+    report.isAgentloupe = DOCUMENTED_TABLES.every((t) => report.tables.includes(t));
     report.schemaVersion = db.pragma('user_version', { simple: true }) as number;
     report.journalMode = String(db.pragma('journal_mode', { simple: true }));
     report.integrity = (db.pragma(`integrity_check(${options.integrityLimit ?? 10})`) as { integrity_check: string }[]).map((r) => r.integrity_check);
     for (const r of db.pragma('foreign_key_check') as { table: string }[]) {
       report.foreignKeyViolations[r.table] = (report.foreignKeyViolations[r.table] ?? 0) + 1;
     }
-    if (report.isAgentrace) {
+    if (report.isAgentloupe) {
       report.agents = (db.prepare('SELECT COUNT(*) AS n FROM agents').get() as { n: number }).n;
       report.telemetry = (db.prepare('SELECT COUNT(*) AS n FROM telemetry').get() as { n: number }).n;
     }

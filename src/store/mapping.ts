@@ -97,13 +97,13 @@ export function isAgentSpan(span: SpanData): boolean {
   return operationOf(span) === A.OP_INVOKE_AGENT;
 }
 
-/** Spans written by agentrace's own API carry the agent type; their ids are run ids. */
+/** Spans written by agentloupe's own API carry the agent type; their ids are run ids. */
 function isOwnAgentSpan(span: SpanData): boolean {
-  return str(span.attributes, A.AGENTRACE_AGENT_TYPE) !== undefined;
+  return str(span.attributes, A.AGENTLOUPE_AGENT_TYPE) !== undefined;
 }
 
 /**
- * The run id of an agent span. agentrace's own spans carry it in `gen_ai.agent.id`; for other
+ * The run id of an agent span. agentloupe's own spans carry it in `gen_ai.agent.id`; for other
  * instrumentations `gen_ai.agent.id` names the agent, not the run, so the span id is the run.
  */
 export function agentIdOf(span: SpanData): string {
@@ -125,7 +125,7 @@ function exceptionMessage(span: SpanData): string | undefined {
 
 /** The status an ended agent span stands for. */
 export function finalStatusOf(span: SpanData): AgentStatus {
-  const explicit = span.attributes[A.AGENTRACE_AGENT_STATUS];
+  const explicit = span.attributes[A.AGENTLOUPE_AGENT_STATUS];
   if (isAgentStatus(explicit)) return explicit;
   return span.statusCode === 2 ? 'failed' : 'completed';
 }
@@ -137,25 +137,25 @@ export function finalStatusOf(span: SpanData): AgentStatus {
 export function agentRowFromSpan(span: SpanData, parentAgentId?: string | null): AgentRow {
   const a = span.attributes;
   const id = agentIdOf(span);
-  const name = str(a, A.GEN_AI_AGENT_NAME) ?? str(a, A.AGENTRACE_AGENT_TYPE) ?? str(a, A.OI_AGENT_NAME) ?? str(a, A.TRACELOOP_ENTITY_NAME) ?? span.name;
+  const name = str(a, A.GEN_AI_AGENT_NAME) ?? str(a, A.AGENTLOUPE_AGENT_TYPE) ?? str(a, A.OI_AGENT_NAME) ?? str(a, A.TRACELOOP_ENTITY_NAME) ?? span.name;
   const ended = span.endTimeUnixNano !== undefined;
   const status: AgentStatus = ended ? finalStatusOf(span) : 'starting';
-  const exitCode = num(a, A.AGENTRACE_EXIT_CODE);
-  const errorMessage = status === 'completed' ? undefined : str(a, A.AGENTRACE_ERROR_MESSAGE) ?? span.statusMessage ?? exceptionMessage(span);
+  const exitCode = num(a, A.AGENTLOUPE_EXIT_CODE);
+  const errorMessage = status === 'completed' ? undefined : str(a, A.AGENTLOUPE_ERROR_MESSAGE) ?? span.statusMessage ?? exceptionMessage(span);
   return {
     id,
-    parentId: str(a, A.AGENTRACE_PARENT_AGENT_ID) ?? parentAgentId ?? null,
-    planId: str(a, A.AGENTRACE_PLAN_ID) ?? null,
-    agentType: str(a, A.AGENTRACE_AGENT_TYPE) ?? name,
+    parentId: str(a, A.AGENTLOUPE_PARENT_AGENT_ID) ?? parentAgentId ?? null,
+    planId: str(a, A.AGENTLOUPE_PLAN_ID) ?? null,
+    agentType: str(a, A.AGENTLOUPE_AGENT_TYPE) ?? name,
     status,
     processId: num(a, A.PROCESS_PID) ?? num(span.resource, A.PROCESS_PID) ?? null,
     startTime: nsToSeconds(span.startTimeUnixNano),
     endTime: ended ? nsToSeconds(span.endTimeUnixNano!) : null,
     exitCode: ended ? exitCode ?? (status === 'completed' ? 0 : null) : null,
     errorMessage: ended ? errorMessage ?? null : null,
-    logFile: str(a, A.AGENTRACE_LOG_FILE) ?? null,
+    logFile: str(a, A.AGENTLOUPE_LOG_FILE) ?? null,
     name,
-    category: str(a, A.AGENTRACE_AGENT_CATEGORY) ?? null,
+    category: str(a, A.AGENTLOUPE_AGENT_CATEGORY) ?? null,
     traceId: span.traceId,
     spanId: span.spanId,
     serviceName: serviceNameOf(span),
@@ -171,7 +171,7 @@ export function statusChangesFromSpan(span: SpanData, from = 0): AgentStatusChan
   for (let i = from; i < span.events.length; i++) {
     const e = span.events[i]!;
     if (e.name !== A.STATUS_EVENT) continue;
-    const status = e.attributes[A.AGENTRACE_AGENT_STATUS];
+    const status = e.attributes[A.AGENTLOUPE_AGENT_STATUS];
     if (isAgentStatus(status)) out.push({ id, status, time: nsToSeconds(e.timeUnixNano) });
   }
   return out;
@@ -259,7 +259,7 @@ function durationMsOf(span: SpanData): number | null {
 
 /**
  * The telemetry row of a model-call or tool span, or undefined for any other span.
- * `price` costs a model call that carries no `agentrace.cost.usd` of its own.
+ * `price` costs a model call that carries no `agentloupe.cost.usd` of its own.
  */
 export function telemetryFromSpan(span: SpanData, agentId: string, price?: CostFunction): TelemetryRow | undefined {
   const a = span.attributes;
@@ -267,13 +267,13 @@ export function telemetryFromSpan(span: SpanData, agentId: string, price?: CostF
   if (isModelCallSpan(span)) {
     const usage = usageFromAttributes(a) ?? NO_USAGE;
     const model = modelOf(a);
-    const engineId = str(a, A.AGENTRACE_ENGINE_ID);
-    const known = num(a, A.AGENTRACE_COST_USD);
+    const engineId = str(a, A.AGENTLOUPE_ENGINE_ID);
+    const known = num(a, A.AGENTLOUPE_COST_USD);
     return modelCallRow({
       agentId,
       timestamp: nsToSeconds(span.endTimeUnixNano ?? span.startTimeUnixNano),
       usage,
-      cost: known !== undefined ? { costUsd: known, priced: !(bool(a, A.AGENTRACE_COST_UNPRICED) ?? false) } : priceOrUnpriced(price, usage, model, engineId),
+      cost: known !== undefined ? { costUsd: known, priced: !(bool(a, A.AGENTLOUPE_COST_UNPRICED) ?? false) } : priceOrUnpriced(price, usage, model, engineId),
       model,
       provider: providerOf(a),
       engineId,
@@ -281,7 +281,7 @@ export function telemetryFromSpan(span: SpanData, agentId: string, price?: CostF
       spanId: span.spanId,
       operation: operationOf(span),
       durationMs: durationMsOf(span),
-      partial: bool(a, A.AGENTRACE_CALL_PARTIAL) ?? false,
+      partial: bool(a, A.AGENTLOUPE_CALL_PARTIAL) ?? false,
     });
   }
   if (isToolSpan(span)) {
@@ -299,9 +299,9 @@ export function telemetryFromSpan(span: SpanData, agentId: string, price?: CostF
       provider: null,
       toolName: toolNameOf(span),
       toolArgs: toolArgs(a),
-      toolApproved: bool(a, A.AGENTRACE_TOOL_APPROVED) ?? null,
-      toolApprovalType: str(a, A.AGENTRACE_TOOL_APPROVAL_TYPE) ?? null,
-      engineId: str(a, A.AGENTRACE_ENGINE_ID) ?? null,
+      toolApproved: bool(a, A.AGENTLOUPE_TOOL_APPROVED) ?? null,
+      toolApprovalType: str(a, A.AGENTLOUPE_TOOL_APPROVAL_TYPE) ?? null,
+      engineId: str(a, A.AGENTLOUPE_ENGINE_ID) ?? null,
       traceId: span.traceId,
       spanId: span.spanId,
       operation: operationOf(span) ?? null,
@@ -407,10 +407,10 @@ function resourceJson(resource: Attributes): string {
   return json;
 }
 
-/** The owning agent run a span names itself (agentrace's own model and tool spans do). */
+/** The owning agent run a span names itself (agentloupe's own model and tool spans do). */
 export function ownerAgentIdOf(span: SpanData): string | undefined {
   if (isAgentSpan(span)) return agentIdOf(span);
-  return str(span.attributes, A.AGENTRACE_OWNER_AGENT_ID);
+  return str(span.attributes, A.AGENTLOUPE_OWNER_AGENT_ID);
 }
 
 /**

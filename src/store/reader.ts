@@ -5,7 +5,7 @@ import { splitRange, type RollupSplit } from './rollup.js';
 /** A requested agent that is not in the database. */
 export class AgentNotFoundError extends Error {
   constructor(readonly agentId: string) {
-    super(`no agent with id "${agentId}" in this database (list them with: agentrace agents)`);
+    super(`no agent with id "${agentId}" in this database (list them with: agentloupe agents)`);
     this.name = 'AgentNotFoundError';
   }
 }
@@ -270,7 +270,7 @@ function compareKeys(a: SummaryKey, b: SummaryKey): number {
 }
 
 /**
- * Read queries over an agentrace database (the seed's MonitoringService and TelemetryTracking
+ * Read queries over an agentloupe database (the seed's MonitoringService and TelemetryTracking
  * reads). Opens read-only by default so it can run beside a live writer.
  */
 export class MonitoringStore {

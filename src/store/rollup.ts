@@ -11,7 +11,7 @@
  *
  * Key columns are NOT NULL (they form a WITHOUT ROWID primary key, and UNIQUE treats NULLs as
  * distinct, which would break the upsert): a NULL source value is stored as the zero-length
- * blob X'' — never a value agentrace writes, and distinct from the text '' — and read back with
+ * blob X'' — never a value agentloupe writes, and distinct from the text '' — and read back with
  * NULLIF(col, X''). `agent_type = X''` marks calls whose agent is not in `agents`; the raw
  * queries join `agents`, so those calls count by model, provider and day but not by agent,
  * type or plan. Key columns carry no declared type, so values are stored exactly as in

@@ -1,7 +1,7 @@
 /**
  * The database layout. The first three tables are the documented schema (shared seed
  * 000_62d6a1f434882631.txt), spelled exactly as documented: other tools read them. The rest are
- * agentrace's own tables, documented in the README. Every change is a new migration; a
+ * agentloupe's own tables, documented in the README. Every change is a new migration; a
  * migration never renames or retypes a documented column.
  */
 
@@ -68,7 +68,7 @@ export const DOCUMENTED_INDEXES: Record<string, string> = {
 };
 
 /**
- * agentrace's own tables.
+ * agentloupe's own tables.
  * - agent_runs: what an agent run has beyond the documented columns (name, category, trace
  *   link). `pending_parent_id` holds a parent agent id that is not (yet) in this database — a
  *   parent in another process whose row has not landed — so the documented foreign key stays
@@ -197,7 +197,7 @@ export interface Migration {
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
-    description: 'documented schema (agents, telemetry, agent_usage) and agentrace tables (agent_runs, telemetry_calls, spans)',
+    description: 'documented schema (agents, telemetry, agent_usage) and agentloupe tables (agent_runs, telemetry_calls, spans)',
     statements: (documentedExists) => [
       ...(documentedExists
         ? Object.entries(DOCUMENTED_INDEXES).map(([, sql]) => sql.replace('CREATE INDEX', 'CREATE INDEX IF NOT EXISTS'))
@@ -212,7 +212,7 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 3,
-    description: 'query indexes: agents by start time, and by status then start time (agentrace stats / agents, newest first)',
+    description: 'query indexes: agents by start time, and by status then start time (agentloupe stats / agents, newest first)',
     // Without these, "the newest N agents" sorts the whole table (bench/queries.bench.mjs).
     statements: () => [
       'CREATE INDEX IF NOT EXISTS idx_agents_start_time ON agents(start_time)',
@@ -221,7 +221,7 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 4,
-    description: 'hourly telemetry rollup (telemetry_hourly) kept by triggers, and indexes for agent types and durations (agentrace stats / cost)',
+    description: 'hourly telemetry rollup (telemetry_hourly) kept by triggers, and indexes for agent types and durations (agentloupe stats / cost)',
     // Backfilled from the rows already there; see src/store/rollup.ts for how the triggers keep it exact.
     // stats groups agents by type (covering index, no table scan) and reads every run's span
     // times for the duration percentiles (index-only join).

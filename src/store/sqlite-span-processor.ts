@@ -21,7 +21,7 @@ import { Checkpointer } from './checkpointer.js';
 import { isBusy, SqliteWriter } from './writer.js';
 
 export interface SqliteSpanProcessorOptions {
-  /** Database file. Default: `AGENTRACE_DB` or `.agentrace/monitoring.db` under the current directory. */
+  /** Database file. Default: `AGENTLOUPE_DB` or `.agentloupe/monitoring.db` under the current directory. */
   path?: string;
   /** An already open database to write to (the processor then does not close it). */
   database?: SqliteDatabase;
@@ -127,7 +127,7 @@ export class SqliteSpanProcessor implements SpanProcessor {
         this.live.set(spanId, { span, seenEvents: 0 });
         if (this.liveAgentIds.size < MAX_TRACKED_SPANS) this.liveAgentIds.add(row.id);
       } else {
-        owner = typeof attrs[A.AGENTRACE_OWNER_AGENT_ID] === 'string' ? (attrs[A.AGENTRACE_OWNER_AGENT_ID] as string) : this.ownerOfParent(span);
+        owner = typeof attrs[A.AGENTLOUPE_OWNER_AGENT_ID] === 'string' ? (attrs[A.AGENTLOUPE_OWNER_AGENT_ID] as string) : this.ownerOfParent(span);
       }
       if (owner !== undefined && this.owners.size < MAX_TRACKED_SPANS) this.owners.set(spanId, owner);
     } catch (err) {

@@ -2,7 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 
 /**
- * Row streams for `agentrace export` and `agentrace sql`: statements run with `.iterate()` so a
+ * Row streams for `agentloupe export` and `agentloupe sql`: statements run with `.iterate()` so a
  * table of millions of rows is never held in memory, and with safe integers so nanosecond span
  * times stay exact.
  */
@@ -107,7 +107,7 @@ export function readOnlyQuery(db: SqliteDatabase, sql: string, params: unknown[]
   }
   if (!stmt.readonly) {
     throw new ReadOnlyQueryError(
-      'refused: this statement would change the database, and `agentrace sql` only runs read-only queries (the file is opened read-only). To delete old data use `agentrace prune`; to change data, use the sqlite3 shell.',
+      'refused: this statement would change the database, and `agentloupe sql` only runs read-only queries (the file is opened read-only). To delete old data use `agentloupe prune`; to change data, use the sqlite3 shell.',
     );
   }
   if (!stmt.reader) return { columns: [], rows: [][Symbol.iterator]() };

@@ -7,7 +7,7 @@
  * so dated and versioned names (claude-sonnet-4-5-20250929, gpt-4o-mini-2024-07-18) take their
  * base model's price. A model with no price is reported unpriced, never as a real $0.
  *
- * Override file (AGENTRACE_PRICING), merged over the built-in table entry by entry:
+ * Override file (AGENTLOUPE_PRICING), merged over the built-in table entry by entry:
  *   { "models":  { "gpt-4o-mini": { "input": 0.15, "output": 0.6, "cacheRead": 0.075 } },
  *     "engines": { "my-gateway": { "input": 1, "output": 2, "cacheRead": 0.1, "cacheWrite": 1.25 } } }
  */
@@ -17,7 +17,7 @@ import type { Pricing } from './pricing-port.js';
 import type { CostResult, Price, TokenUsage } from './types.js';
 
 /** Environment variable naming the pricing override file (DESIGN.md contract). */
-export const PRICING_ENV_VAR = 'AGENTRACE_PRICING';
+export const PRICING_ENV_VAR = 'AGENTLOUPE_PRICING';
 
 export interface PricingOverride {
   models: Record<string, Price>;
@@ -235,7 +235,7 @@ export class PriceTable implements Pricing {
   }
 
   /**
-   * The built-in table merged with the file named by AGENTRACE_PRICING, when set. A bad file is a
+   * The built-in table merged with the file named by AGENTLOUPE_PRICING, when set. A bad file is a
    * PricingError: a price list that silently failed to load would mean silently wrong costs.
    */
   static fromEnv(env: Readonly<Record<string, string | undefined>> = process.env): PriceTable {

@@ -31,7 +31,7 @@ export function registerAgents(program: Command): void {
     .option('--until <time>', 'started until')
     .option('--sort <order>', 'newest, oldest or duration', 'newest')
     .option('--limit <n>', 'at most this many', '50')
-    .addHelpText('after', '\nExamples:\n  agentrace agents --status failed --limit 20\n  agentrace agents --plan REQ-49 --json')
+    .addHelpText('after', '\nExamples:\n  agentloupe agents --status failed --limit 20\n  agentloupe agents --plan REQ-49 --json')
     .action((opts: AgentsOptions) => {
       const statuses = opts.status?.split(',').map((s) => s.trim()).filter((s) => s !== '');
       for (const s of statuses ?? []) {

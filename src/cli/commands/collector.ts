@@ -27,7 +27,7 @@ export function registerCollector(program: Command): void {
     .description('receive OTLP/HTTP from any agent process into the local database, and forward it upstream')
     .option('--host <host>', 'address to listen on', DEFAULT_COLLECTOR_HOST)
     .option('--port <port>', 'port to listen on (0 picks a free one)', String(DEFAULT_COLLECTOR_PORT))
-    .option('--db <path>', 'database file (default: AGENTRACE_DB, else the nearest .agentrace/monitoring.db)')
+    .option('--db <path>', 'database file (default: AGENTLOUPE_DB, else the nearest .agentloupe/monitoring.db)')
     .option('--token <token>', `bearer token senders must present (default: ${TOKEN_ENV_VAR})`)
     .option('--forward <url>', 'also send everything to this OTLP/HTTP endpoint (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--max-body-bytes <n>', 'largest request body, compressed and decompressed', String(DEFAULT_MAX_BODY_BYTES))
@@ -38,9 +38,9 @@ Point any OTLP exporter at it:
   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf
 
 Examples:
-  agentrace collector
-  agentrace collector --forward http://localhost:14318 --db swarm.db
-  AGENTRACE_COLLECTOR_TOKEN=s3cret agentrace collector --host 0.0.0.0`,
+  agentloupe collector
+  agentloupe collector --forward http://localhost:14318 --db swarm.db
+  AGENTLOUPE_COLLECTOR_TOKEN=s3cret agentloupe collector --host 0.0.0.0`,
     )
     .action(async (opts: CollectorCliOptions) => {
       const port = wholeNumber(opts.port, '--port', 0, 65535);
@@ -54,12 +54,12 @@ Examples:
         }
       }
       if (!isLoopback(opts.host) && !token) {
-        process.stderr.write(`agentrace: warning: listening on ${opts.host} without a token; anyone who can reach it can write to the database. Set --token or ${TOKEN_ENV_VAR}.\n`);
+        process.stderr.write(`agentloupe: warning: listening on ${opts.host} without a token; anyone who can reach it can write to the database. Set --token or ${TOKEN_ENV_VAR}.\n`);
       }
       const collector = await startCollector({ host: opts.host, port, db: resolveDbPath(opts.db), token, forward: opts.forward, maxBodyBytes });
       print(
         [
-          `agentrace collector listening on ${collector.url}`,
+          `agentloupe collector listening on ${collector.url}`,
           `  OTLP/HTTP:   POST ${collector.url}/v1/traces  /v1/metrics  /v1/logs  (protobuf or JSON, gzip ok)`,
           `  database:    ${collector.dbPath}`,
           `  agents:      OTEL_EXPORTER_OTLP_ENDPOINT=${collector.url} OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf${token ? ' OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer <token>"' : ''}`,
@@ -73,9 +73,9 @@ Examples:
         const stop = (signal: NodeJS.Signals): void => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
-          process.stderr.write(`agentrace: ${signal}: writing what was received and stopping\n`);
+          process.stderr.write(`agentloupe: ${signal}: writing what was received and stopping\n`);
           collector.close().then(resolve, (err: unknown) => {
-            process.stderr.write(`agentrace: collector shutdown: ${String(err)}\n`);
+            process.stderr.write(`agentloupe: collector shutdown: ${String(err)}\n`);
             resolve();
           });
         };

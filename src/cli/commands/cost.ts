@@ -20,7 +20,7 @@ export function registerCost(program: Command): void {
     .option('--until <time>', 'calls until')
     .option('--db <path>', 'database file')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  agentrace cost --by day --since 7d\n  agentrace cost --by plan --json')
+    .addHelpText('after', '\nExamples:\n  agentloupe cost --by day --since 7d\n  agentloupe cost --by plan --json')
     .action((opts: CostOptions) => {
       if (!(GROUPS as string[]).includes(opts.by)) throw new UsageError(`--by takes one of ${GROUPS.join(', ')}, got "${opts.by}"`);
       const by = opts.by as SummaryGroup;

@@ -10,7 +10,7 @@ import * as f from '../format.js';
 /** Where the database path came from, so a surprise can be traced. */
 function dbSource(explicit: string | undefined, path: string): string {
   if (explicit) return 'from --db';
-  if (process.env.AGENTRACE_DB && process.env.AGENTRACE_DB.trim() !== '') return 'from AGENTRACE_DB';
+  if (process.env.AGENTLOUPE_DB && process.env.AGENTLOUPE_DB.trim() !== '') return 'from AGENTLOUPE_DB';
   if (existsSync(path) && path !== resolve(DEFAULT_DB_PATH)) return `found walking up from ${process.cwd()}`;
   return `default ${join('.', DEFAULT_DB_PATH)}`;
 }
@@ -21,7 +21,7 @@ export function registerDoctor(program: Command): void {
     .description('check the database, the configuration and the environment, and say what to fix (exit 1 when something is wrong)')
     .option('--db <path>', 'database file')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  agentrace doctor --db .agentrace/monitoring.db')
+    .addHelpText('after', '\nExample:\n  agentloupe doctor --db .agentloupe/monitoring.db')
     .action((opts: { db?: string; json?: boolean }) => {
       const path = resolveDbPath(opts.db);
       let sqlite: { version?: string; error?: string };

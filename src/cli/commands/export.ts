@@ -25,7 +25,7 @@ export function registerExport(program: Command): void {
     .option('--db <path>', 'database file')
     .addHelpText(
       'after',
-      '\nExamples:\n  agentrace export --table telemetry --format csv --out telemetry.csv\n  agentrace export --table spans --format ndjson --since 24h | jq .name',
+      '\nExamples:\n  agentloupe export --table telemetry --format csv --out telemetry.csv\n  agentloupe export --table spans --format ndjson --since 24h | jq .name',
     )
     .action(async (opts: ExportOptions) => {
       if (!(ROW_FORMATS as readonly string[]).includes(opts.format)) throw new UsageError(`--format takes ${ROW_FORMATS.join(', ')}, got "${opts.format}"`);

@@ -37,7 +37,7 @@ export function registerHealth(program: Command): void {
     .option('--silent-after <duration>', 'a running agent silent this long is a zombie', '1h')
     .option('--no-pid-check', 'do not test process ids (the database is fed from other hosts)')
     .option('--alerts <n>', 'show this many recent alerts', '10')
-    .addHelpText('after', '\nExamples:\n  agentrace health\n  agentrace health --json\n  agentrace health --reap --silent-after 30m')
+    .addHelpText('after', '\nExamples:\n  agentloupe health\n  agentloupe health --json\n  agentloupe health --reap --silent-after 30m')
     .action((opts: HealthOptions) => {
       const thresholds = (() => {
         try {
@@ -110,7 +110,7 @@ export function render(r: HealthReport, reaping: boolean): string {
         ),
   );
   if (reaping) out.push(`reaped ${r.reaped} run(s): marked terminated`);
-  else if (r.zombies.length > 0) out.push(f.paint('run `agentrace health --reap` to mark them terminated', 'dim'));
+  else if (r.zombies.length > 0) out.push(f.paint('run `agentloupe health --reap` to mark them terminated', 'dim'));
   if (r.alerts.length > 0) {
     out.push('', f.heading('Recent alerts'));
     out.push(

@@ -46,14 +46,14 @@ function readFrom(path: string, offset: number): { text: string; offset: number 
 export function registerLogs(program: Command): void {
   program
     .command('logs')
-    .description("show an agent's log file (written by `agentrace run`), or list the logs")
+    .description("show an agent's log file (written by `agentloupe run`), or list the logs")
     .argument('[agent-id]', 'the agent run')
     .option('--db <path>', 'database file (the logs live in logs/ next to it)')
     .option('--json', 'print JSON')
     .option('--tail <n>', 'only the last n lines')
     .option('-f, --follow', 'keep printing new output until the agent is no longer running (or Ctrl-C)')
     .option('--list', 'list the log files, newest first')
-    .addHelpText('after', '\nExamples:\n  agentrace logs developer-3f2a9c01b2d4 --tail 50\n  agentrace logs developer-3f2a9c01b2d4 --follow\n  agentrace logs --list')
+    .addHelpText('after', '\nExamples:\n  agentloupe logs developer-3f2a9c01b2d4 --tail 50\n  agentloupe logs developer-3f2a9c01b2d4 --follow\n  agentloupe logs --list')
     .action(async (agentId: string | undefined, opts: LogsOptions) => {
       const dbPath = resolveDbPath(opts.db);
       const logs = new LogManager(join(dirname(dbPath), 'logs'));
@@ -67,13 +67,13 @@ export function registerLogs(program: Command): void {
       const tail = opts.tail === undefined ? undefined : Number(opts.tail);
       if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new UsageError(`--tail takes a whole number, got "${opts.tail}"`);
       const known = agentStatus(dbPath, agentId);
-      // The row knows where `agentrace run` put the file; the logs dir is the fallback.
+      // The row knows where `agentloupe run` put the file; the logs dir is the fallback.
       const path = known?.logFile && existsSync(known.logFile) ? known.logFile : logs.pathFor(agentId);
       if (!existsSync(path)) {
         throw new CliError(
           known === undefined
-            ? `no log for agent ${agentId} in ${logs.dir}. List them with \`agentrace logs --list\`; logs are written by \`agentrace run\`.`
-            : `agent ${agentId} has no log file (only \`agentrace run\` writes one).`,
+            ? `no log for agent ${agentId} in ${logs.dir}. List them with \`agentloupe logs --list\`; logs are written by \`agentloupe run\`.`
+            : `agent ${agentId} has no log file (only \`agentloupe run\` writes one).`,
         );
       }
       if (opts.json && !opts.follow) {

@@ -7,10 +7,10 @@ import { print, printJson, resolveDbPath, withWritableDb } from '../context.js';
 export function registerMigrate(program: Command): void {
   program
     .command('migrate')
-    .description(`upgrade a database to this agentrace's schema (version ${SCHEMA_VERSION})`)
+    .description(`upgrade a database to this agentloupe's schema (version ${SCHEMA_VERSION})`)
     .option('--db <path>', 'database file')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nSafe to run on a live database: the migration is one transaction.\n\nExample:\n  agentrace migrate --db .agentrace/monitoring.db')
+    .addHelpText('after', '\nSafe to run on a live database: the migration is one transaction.\n\nExample:\n  agentloupe migrate --db .agentloupe/monitoring.db')
     .action((opts: { db?: string; json?: boolean }) => {
       const path = resolveDbPath(opts.db);
       const from = readSchemaVersion(path);

@@ -18,7 +18,7 @@ export function registerPlans(program: Command): void {
     .option('--limit <n>', 'at most this many plans', '50')
     .option('--db <path>', 'database file')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  agentrace plans --since 24h\n  agentrace tree --plan REQ-49   # then look inside one')
+    .addHelpText('after', '\nExamples:\n  agentloupe plans --since 24h\n  agentloupe tree --plan REQ-49   # then look inside one')
     .action((opts: PlansOptions) => {
       const range = parseRange(opts);
       const limit = parseLimit(opts.limit);

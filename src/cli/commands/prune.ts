@@ -13,7 +13,7 @@ interface PruneOptions {
   keepLogs?: boolean;
 }
 
-/** The stable --json shape of `agentrace prune`. */
+/** The stable --json shape of `agentloupe prune`. */
 export interface PruneReport {
   dryRun: boolean;
   /** Epoch seconds. */
@@ -39,11 +39,11 @@ export function registerPrune(program: Command): void {
 Runs still starting or running are never pruned. A kept run whose parent is pruned becomes a root
 (parent_id NULL; its plan id stays). agent_usage is aggregate history and is kept. Rows of the
 health tables (health_checks, worker_heartbeats, alerts), when present, older than the cut-off go too.
-Follow with \`agentrace vacuum\` to give the space back to the file system.
+Follow with \`agentloupe vacuum\` to give the space back to the file system.
 
 Examples:
-  agentrace prune --older-than 30d --dry-run
-  agentrace prune --older-than 90d && agentrace vacuum`,
+  agentloupe prune --older-than 30d --dry-run
+  agentloupe prune --older-than 90d && agentloupe vacuum`,
     )
     .action((opts: PruneOptions) => {
       const cutoff = Math.floor(Date.now() / 1000 - parseDuration(opts.olderThan));
@@ -97,6 +97,6 @@ export function renderPrune(r: PruneReport): string {
     ]),
   ];
   for (const e of r.logErrors) lines.push(f.paint(`could not remove ${e}`, 'red'));
-  if (!r.dryRun && d.agents > 0) lines.push('', 'run `agentrace vacuum` to return the freed space to the file system');
+  if (!r.dryRun && d.agents > 0) lines.push('', 'run `agentloupe vacuum` to return the freed space to the file system');
   return lines.join('\n');
 }

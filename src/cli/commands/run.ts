@@ -26,7 +26,7 @@ function registerHookUrl(): string {
 /** NODE_OPTIONS with the hook added, unless it is there already. */
 export function withRegisterHook(nodeOptions: string | undefined, hookUrl = registerHookUrl()): string {
   const current = nodeOptions?.trim() ?? '';
-  if (current.includes('agentrace/register') || current.includes(hookUrl) || current.includes(fileURLToPath(hookUrl))) return current;
+  if (current.includes('agentloupe/register') || current.includes(hookUrl) || current.includes(fileURLToPath(hookUrl))) return current;
   return `${current === '' ? '' : `${current} `}--import ${hookUrl}`;
 }
 
@@ -64,7 +64,7 @@ export function registerRun(program: Command): void {
     .option('--type <type>', 'agent type (default: the command name)')
     .option('--name <name>', 'agent name, stable across runs (default: the type)')
     .option('--plan <id>', 'plan / workflow id')
-    .option('--db <path>', 'database file (default: AGENTRACE_DB, else the nearest .agentrace/monitoring.db)')
+    .option('--db <path>', 'database file (default: AGENTLOUPE_DB, else the nearest .agentloupe/monitoring.db)')
     .argument('<command>', 'the command to run')
     .argument('[args...]', 'its arguments (put -- before the command)')
     .addHelpText(
@@ -72,15 +72,15 @@ export function registerRun(program: Command): void {
       `
 Node commands get the register hook through NODE_OPTIONS, so their model calls are captured
 under this run. stdout and stderr are shown and also written, without colour codes, to
-<db dir>/logs/<agent-id>.log (see \`agentrace logs\`). The command's exit code (128+N for
-signal N) is agentrace's exit code.
+<db dir>/logs/<agent-id>.log (see \`agentloupe logs\`). The command's exit code (128+N for
+signal N) is agentloupe's exit code.
 
 Examples:
-  agentrace run --type planner -- node planner.js
-  agentrace run --plan REQ-49 -- python agent.py --task 3`,
+  agentloupe run --type planner -- node planner.js
+  agentloupe run --plan REQ-49 -- python agent.py --task 3`,
     )
     .action(async (command: string, args: string[], opts: RunOptions) => {
-      if (command.trim() === '') throw new UsageError('agentrace run needs a command: agentrace run -- <command> [args]');
+      if (command.trim() === '') throw new UsageError('agentloupe run needs a command: agentloupe run -- <command> [args]');
       const code = await runCommand(command, args, opts);
       process.exit(code);
     });
@@ -90,7 +90,7 @@ Examples:
 const EXPORT_WAIT_MS = 2000;
 
 async function runCommand(command: string, args: string[], opts: RunOptions): Promise<number> {
-  const dbSetting = process.env.AGENTRACE_DB?.trim();
+  const dbSetting = process.env.AGENTLOUPE_DB?.trim();
   const dbOff = opts.db === undefined && dbSetting !== undefined && /^(off|false|none|0)$/i.test(dbSetting);
   const dbPath = dbOff ? undefined : resolveDbPath(opts.db);
   const type = opts.type ?? basename(command);
@@ -102,9 +102,9 @@ async function runCommand(command: string, args: string[], opts: RunOptions): Pr
   let logFile: string | undefined;
   try {
     logFile = logs.create(run.id);
-    run.span.setAttribute(A.AGENTRACE_LOG_FILE, logFile);
+    run.span.setAttribute(A.AGENTLOUPE_LOG_FILE, logFile);
   } catch (err) {
-    process.stderr.write(`agentrace: cannot write the log file (${(err as Error).message}); output is shown but not saved\n`);
+    process.stderr.write(`agentloupe: cannot write the log file (${(err as Error).message}); output is shown but not saved\n`);
   }
   // The row must exist before the child writes calls against it from its own process. Only
   // SQLite: flushing exporters here could hold the command up (an OTLP endpoint that is down).
@@ -113,13 +113,13 @@ async function runCommand(command: string, args: string[], opts: RunOptions): Pr
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...childContextEnv(run.context(context.active()), run),
-    AGENTRACE_RUN_AGENT_ID: run.id,
-    AGENTRACE_AGENT_TYPE: type,
-    AGENTRACE_AGENT_NAME: name,
-    AGENTRACE_DB: dbPath ?? 'off',
+    AGENTLOUPE_RUN_AGENT_ID: run.id,
+    AGENTLOUPE_AGENT_TYPE: type,
+    AGENTLOUPE_AGENT_NAME: name,
+    AGENTLOUPE_DB: dbPath ?? 'off',
     NODE_OPTIONS: withRegisterHook(process.env.NODE_OPTIONS),
   };
-  if (opts.plan) env.AGENTRACE_PLAN_ID = opts.plan;
+  if (opts.plan) env.AGENTLOUPE_PLAN_ID = opts.plan;
 
   const child = spawn(command, args, { env, stdio: ['inherit', 'pipe', 'pipe'] });
   const forward = (signal: NodeJS.Signals): void => {
@@ -158,7 +158,7 @@ async function runCommand(command: string, args: string[], opts: RunOptions): Pr
       from.on('error', () => resolve());
     });
   };
-  // An EPIPE on our own stdout (e.g. `agentrace run ... | head`) must not kill the run.
+  // An EPIPE on our own stdout (e.g. `agentloupe run ... | head`) must not kill the run.
   process.stdout.on('error', () => undefined);
   process.stderr.on('error', () => undefined);
   const piped = Promise.all([tee(child.stdout!, process.stdout), tee(child.stderr!, process.stderr)]);
@@ -178,7 +178,7 @@ async function runCommand(command: string, args: string[], opts: RunOptions): Pr
   if (outcome.error !== undefined) {
     const notFound = (outcome.error as NodeJS.ErrnoException).code === 'ENOENT';
     exitCode = notFound ? 127 : 126;
-    process.stderr.write(`agentrace: cannot run ${command}: ${outcome.error.message}\n`);
+    process.stderr.write(`agentloupe: cannot run ${command}: ${outcome.error.message}\n`);
     run.fail(outcome.error, exitCode);
   } else if (outcome.signal !== null) {
     exitCode = 128 + (constants.signals[outcome.signal] ?? 0);
@@ -189,9 +189,9 @@ async function runCommand(command: string, args: string[], opts: RunOptions): Pr
     else run.fail(`exited with code ${exitCode}`, exitCode);
   }
   // The run is in the database at once; an OTLP endpoint that is down must not hold the exit up.
-  if (!(await monitor.shutdownWithin(EXPORT_WAIT_MS)) && process.env.AGENTRACE_LOG !== 'silent') {
+  if (!(await monitor.shutdownWithin(EXPORT_WAIT_MS)) && process.env.AGENTLOUPE_LOG !== 'silent') {
     process.stderr.write(
-      `agentrace: could not export the run's spans within ${EXPORT_WAIT_MS} ms (is anything listening at ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'}?); they are in the database. Start \`agentrace collector\` or set OTEL_TRACES_EXPORTER=none.\n`,
+      `agentloupe: could not export the run's spans within ${EXPORT_WAIT_MS} ms (is anything listening at ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'}?); they are in the database. Start \`agentloupe collector\` or set OTEL_TRACES_EXPORTER=none.\n`,
     );
   }
   return exitCode;

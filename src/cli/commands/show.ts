@@ -18,7 +18,7 @@ export interface ModelUsage {
   unpricedCalls: number;
 }
 
-/** The stable --json shape of `agentrace show`. */
+/** The stable --json shape of `agentloupe show`. */
 export interface ShowResult {
   agent: AgentRecord;
   children: AgentRecord[];
@@ -36,7 +36,7 @@ export function registerShow(program: Command): void {
     .option('--limit <n>', 'at most this many children and tool calls (the latest)', '20')
     .option('--db <path>', 'database file')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  agentrace show developer-3f9a1c2e4b5d\n  agentrace show developer-3f9a1c2e4b5d --tail 50 --json')
+    .addHelpText('after', '\nExamples:\n  agentloupe show developer-3f9a1c2e4b5d\n  agentloupe show developer-3f9a1c2e4b5d --tail 50 --json')
     .action((agentId: string, opts: ShowOptions) => {
       const tail = parseLimit(opts.tail, '--tail');
       const limit = parseLimit(opts.limit);

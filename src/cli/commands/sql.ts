@@ -19,7 +19,7 @@ export function registerSql(program: Command): void {
     .option('--json', 'print JSON (an array of objects)')
     .addHelpText(
       'after',
-      `\nExamples:\n  agentrace sql "SELECT model, SUM(total_tokens) AS tokens FROM telemetry GROUP BY model"\n  agentrace sql "SELECT * FROM agents WHERE status = 'failed'" --json`,
+      `\nExamples:\n  agentloupe sql "SELECT model, SUM(total_tokens) AS tokens FROM telemetry GROUP BY model"\n  agentloupe sql "SELECT * FROM agents WHERE status = 'failed'" --json`,
     )
     .action(async (query: string, opts: SqlOptions) => {
       const limit = parseLimit(opts.limit);

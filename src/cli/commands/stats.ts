@@ -18,7 +18,7 @@ export function registerStats(program: Command): void {
     .option('--since <time>', 'only runs started since (24h, 7d, 2026-11-01)')
     .option('--until <time>', 'only runs started until')
     .option('--recent <n>', 'how many recent agents to list', '10')
-    .addHelpText('after', '\nExample:\n  agentrace stats --since 24h')
+    .addHelpText('after', '\nExample:\n  agentloupe stats --since 24h')
     .action((opts: StatsOptions) => {
       const range = parseRange(opts);
       const recent = parseLimit(opts.recent ?? '10', '--recent');

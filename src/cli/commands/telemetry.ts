@@ -9,7 +9,7 @@ export function registerTelemetry(program: Command): void {
     .argument('<agent-id>', 'the agent run')
     .option('--db <path>', 'database file')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  agentrace telemetry developer-3f9a1c2e4b5d --json')
+    .addHelpText('after', '\nExample:\n  agentloupe telemetry developer-3f9a1c2e4b5d --json')
     .action((agentId: string, opts: ReadOptions) => {
       withStore(opts, (store) => {
         const agent = store.getAgent(agentId);

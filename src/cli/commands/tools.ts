@@ -18,7 +18,7 @@ export function registerTools(program: Command): void {
     .option('--limit <n>', 'at most this many tools (most called first)', '50')
     .option('--db <path>', 'database file')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  agentrace tools --since 7d\n  agentrace tools --json')
+    .addHelpText('after', '\nExamples:\n  agentloupe tools --since 7d\n  agentloupe tools --json')
     .action((opts: ToolsOptions) => {
       const range = parseRange(opts);
       const limit = parseLimit(opts.limit);

@@ -17,7 +17,7 @@ export function registerTree(program: Command): void {
     .option('--trace <trace-id>', 'every agent of this trace')
     .option('--db <path>', 'database file')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  agentrace tree --plan REQ-49\n  agentrace tree architect-3f9a1c2e4b5d')
+    .addHelpText('after', '\nExamples:\n  agentloupe tree --plan REQ-49\n  agentloupe tree architect-3f9a1c2e4b5d')
     .action((agentId: string | undefined, opts: TreeOptions) => {
       const given = [agentId, opts.plan, opts.trace].filter((x) => x !== undefined).length;
       if (given !== 1) throw new UsageError('give exactly one of: an agent id, --plan ID, --trace ID');
@@ -26,8 +26,8 @@ export function registerTree(program: Command): void {
         if (roots.length === 0) {
           throw new CliError(
             opts.plan !== undefined
-              ? `no agents in plan "${opts.plan}" (list plans with: agentrace plans)`
-              : `no agent runs in trace "${opts.trace}" (trace ids are 32 hex digits; see agentrace show <agent-id>)`,
+              ? `no agents in plan "${opts.plan}" (list plans with: agentloupe plans)`
+              : `no agent runs in trace "${opts.trace}" (trace ids are 32 hex digits; see agentloupe show <agent-id>)`,
           );
         }
         if (opts.json) printJson(roots);

@@ -9,7 +9,7 @@ export function registerVacuum(program: Command): void {
     .description('compact the database (VACUUM) and empty the write-ahead log (wal_checkpoint(TRUNCATE))')
     .option('--db <path>', 'database file')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nVACUUM rewrites the whole file; it waits for (and briefly blocks) live writers.\n\nExample:\n  agentrace prune --older-than 30d && agentrace vacuum')
+    .addHelpText('after', '\nVACUUM rewrites the whole file; it waits for (and briefly blocks) live writers.\n\nExample:\n  agentloupe prune --older-than 30d && agentloupe vacuum')
     .action((opts: { db?: string; json?: boolean }) => {
       const { result, path } = withWritableDb(opts, (db, p) => ({ result: vacuum(db, p), path: p }));
       if (opts.json) {

@@ -1,4 +1,4 @@
-/** The Jaeger-compatible query API over the SQLite `spans` table (mounted by `agentrace collector`). */
+/** The Jaeger-compatible query API over the SQLite `spans` table (mounted by `agentloupe collector`). */
 export { jaegerRoutes, DEFAULT_TRACE_LIMIT, type JaegerHandler } from './routes.js';
 export {
   toJaegerTrace,

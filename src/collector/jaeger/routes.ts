@@ -1,6 +1,6 @@
 /**
  * A Jaeger-compatible query API over the SQLite `spans` table, so Grafana's Jaeger data source
- * and the Jaeger UI can browse local traces with no Jaeger running. `agentrace collector` mounts
+ * and the Jaeger UI can browse local traces with no Jaeger running. `agentloupe collector` mounts
  * it for GET requests under /api/. Shapes follow jaegertracing/jaeger: the v1 HTTP API
  * (cmd/query/app/http_handler.go, internal/uimodel) and the api_v3 HTTP gateway (OTLP JSON in a
  * `{"result": ...}` envelope).

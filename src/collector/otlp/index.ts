@@ -1,4 +1,4 @@
-/** The OTLP wire layer of `agentrace collector`: message definitions, decoders, encoders. */
+/** The OTLP wire layer of `agentloupe collector`: message definitions, decoders, encoders. */
 export {
   DEFAULT_DECODE_LIMITS,
   OtlpDecodeError,

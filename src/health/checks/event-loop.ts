@@ -13,7 +13,7 @@ export interface EventLoopCheckOptions {
 
 /**
  * Event-loop delay (perf_hooks.monitorEventLoopDelay) since the previous run: a blocked loop
- * delays every agent in the process, and everything agentrace does on it.
+ * delays every agent in the process, and everything agentloupe does on it.
  */
 export function eventLoopCheck(options: EventLoopCheckOptions = {}): HealthCheckDefinition {
   const degradedMs = options.degradedMs ?? 100;
