@@ -85,7 +85,7 @@ async function send(url, list, contentType) {
 
 function startCollector(dbPath) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'collector', '--port', '0', '--db', dbPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENTLOUPE_LOG: 'silent' } });
+    const child = spawn(process.execPath, [CLI, 'collector', '--port', '0', '--grpc-port', '0', '--db', dbPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENTLOUPE_LOG: 'silent' } });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`collector did not start: ${out}`)), 15_000);
     child.stdout.on('data', (d) => {

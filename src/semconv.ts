@@ -174,6 +174,8 @@ export const WORKER_ATTR_STATE = 'agentloupe.worker.state';
 export const COLLECTOR_ATTR_SIGNAL = 'agentloupe.collector.signal';
 export const COLLECTOR_ATTR_REASON = 'agentloupe.collector.reason';
 export const HTTP_RESPONSE_STATUS_CODE = 'http.response.status_code';
+/** The numeric gRPC status of an OTLP/gRPC export (semconv rpc.grpc.status_code). */
+export const RPC_GRPC_STATUS_CODE = 'rpc.grpc.status_code';
 
 
 // --- Jaeger query API (see src/collector/jaeger) ---------------------------------------------

@@ -31,7 +31,7 @@ export class CollectorMetrics {
     this.acceptedCounter = meter.createCounter(COLLECTOR_METRIC.accepted, { description: 'Spans, metric data points and log records accepted', unit: '{item}' });
     this.rejectedCounter = meter.createCounter(COLLECTOR_METRIC.rejected, { description: 'Items rejected as invalid (OTLP partial success)', unit: '{item}' });
     this.droppedCounter = meter.createCounter(COLLECTOR_METRIC.dropped, { description: 'Items or requests lost after being received', unit: '{item}' });
-    this.requestsCounter = meter.createCounter(COLLECTOR_METRIC.requests, { description: 'Export requests by HTTP status', unit: '{request}' });
+    this.requestsCounter = meter.createCounter(COLLECTOR_METRIC.requests, { description: 'Export requests by HTTP status or gRPC status code', unit: '{request}' });
     meter
       .createObservableGauge(COLLECTOR_METRIC.queueDepth, { description: 'Write operations waiting for SQLite', unit: '{operation}' })
       .addCallback((r) => r.observe(gauges.queueDepth()));
@@ -54,5 +54,10 @@ export class CollectorMetrics {
 
   request(signal: OtlpSignal | 'other', status: number): void {
     this.requestsCounter.add(1, { [A.COLLECTOR_ATTR_SIGNAL]: signal, [A.HTTP_RESPONSE_STATUS_CODE]: status });
+  }
+
+  /** An OTLP/gRPC export, by its gRPC status code. */
+  grpcRequest(signal: OtlpSignal, code: number): void {
+    this.requestsCounter.add(1, { [A.COLLECTOR_ATTR_SIGNAL]: signal, [A.RPC_GRPC_STATUS_CODE]: code });
   }
 }

@@ -10,7 +10,6 @@
 import { trace } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HealthMonitor } from '../health/health-monitor.js';
@@ -21,26 +20,18 @@ import { defaultDbPath, openDatabase, type SqliteDatabase } from '../store/datab
 import type { CostFunction } from '../store/mapping.js';
 import { MonitoringStore } from '../store/reader.js';
 import { Checkpointer } from '../store/checkpointer.js';
-import type { WriteOp } from '../store/rows.js';
 import { SpanOwnerLookup } from '../store/span-owners.js';
 import { PriceTable } from '../telemetry/pricing.js';
 import type { Pricing } from '../telemetry/pricing-port.js';
 import { BodyError, readBody } from './body.js';
-import { codingAgentLogOps, codingAgentMetricOps } from './coding-agents.js';
 import { CollectorMetrics } from './collector-metrics.js';
 import { Forwarder, type ForwarderOptions, type ForwarderStats } from './forwarder.js';
 import { IngestQueue, type IngestQueueStats } from './ingest-queue.js';
 import { jaegerRoutes } from './jaeger/index.js';
-import {
-  decodeLogs,
-  decodeMetrics,
-  decodeTraces,
-  encodeExportResponse,
-  OtlpDecodeError,
-  type DecodeLimits,
-  type OtlpContentType,
-  type OtlpSignal,
-} from './otlp/index.js';
+import { ExportPipeline, type SignalStats } from './export-pipeline.js';
+import { DEFAULT_GRPC_PORT, startGrpcReceiver, type GrpcReceiver } from './grpc/receiver.js';
+import { encodeExportResponse, type DecodeLimits, type OtlpContentType, type OtlpSignal } from './otlp/index.js';
+import { tokenCheck, type TokenCheck } from './token.js';
 import { encodeRpcStatus } from './rpc-status.js';
 import { SpanOpsBuilder } from './span-ops.js';
 
@@ -54,6 +45,11 @@ export interface CollectorOptions {
   host?: string;
   /** Default 4318 (the OTLP/HTTP port); 0 picks a free one. */
   port?: number;
+  /**
+   * OTLP/gRPC port on the same host. Default: 4317 when `port` is 4318 (or left out), otherwise a
+   * free one; `false` turns gRPC off. 0 picks a free one.
+   */
+  grpcPort?: number | false;
   /** Database file. Default `AGENTLOUPE_DB` or `.agentloupe/monitoring.db`. */
   db?: string;
   /** Bearer token every request except /healthz and /readyz must carry. */
@@ -61,26 +57,21 @@ export interface CollectorOptions {
   /** Upstream OTLP/HTTP base URLs; each request is re-sent to `<url>/v1/<signal>`. */
   forward?: readonly string[];
   forwardOptions?: ForwarderOptions;
-  /** Largest request body, on the wire and decompressed. Default 16 MiB. */
+  /** Largest request body or gRPC message, on the wire and decompressed. Default 16 MiB. */
   maxBodyBytes?: number;
   /** Write ops held for SQLite; past it requests get 503. Default 100 000. */
   maxQueueSize?: number;
   /** Ops per SQLite transaction. Default 512. */
   maxBatchSize?: number;
-  /** Seconds the 503 / 429 answers ask senders to wait. Default 2. */
+  /** Seconds the 503 / UNAVAILABLE answers ask senders to wait. Default 2. */
   retryAfterSeconds?: number;
   /** Prices model calls that carry no cost. Default `PriceTable.fromEnv()`. */
   pricing?: Pricing;
   decodeLimits?: Partial<DecodeLimits>;
 }
 
-export interface SignalStats {
-  requests: number;
-  /** Spans / data points / log records accepted. */
-  accepted: number;
-  /** Invalid items rejected inside accepted requests (partial success). */
-  rejected: number;
-}
+export type { SignalStats } from './export-pipeline.js';
+export { DEFAULT_GRPC_PORT } from './grpc/receiver.js';
 
 export interface CollectorStats {
   traces: SignalStats;
@@ -98,6 +89,9 @@ export interface RunningCollector {
   /** `http://host:port`. */
   readonly url: string;
   readonly port: number;
+  /** The OTLP/gRPC endpoint, `http://host:grpcPort`; undefined when gRPC is off. */
+  readonly grpcUrl: string | undefined;
+  readonly grpcPort: number | undefined;
   readonly host: string;
   readonly dbPath: string;
   /** Resolves when everything received so far is in SQLite. */
@@ -120,15 +114,8 @@ function contentTypeOf(req: IncomingMessage): OtlpContentType | undefined {
 
 const MIME: Record<OtlpContentType, string> = { protobuf: 'application/x-protobuf', json: 'application/json' };
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-function bearerMatches(req: IncomingMessage, expected: Buffer | undefined): boolean {
-  if (expected === undefined) return true;
-  const header = req.headers.authorization ?? '';
-  const m = /^Bearer\s+(.+)$/i.exec(header);
-  return m !== null && timingSafeEqual(digest(m[1]!.trim()), expected);
+function bearerMatches(req: IncomingMessage, check: TokenCheck): boolean {
+  return check(req.headers.authorization);
 }
 
 /** Starts the collector; resolves once it listens. */
@@ -138,7 +125,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   const retryAfter = String(options.retryAfterSeconds ?? 2);
   const dbPath = options.db ?? defaultDbPath();
   const token = options.token ?? (process.env[TOKEN_ENV_VAR] || undefined);
-  const expectedToken = token ? digest(token) : undefined;
+  const expectedToken = tokenCheck(token);
   const forwarders = (options.forward ?? []).map((url) => new Forwarder(url, options.forwardOptions));
   const pricing = options.pricing ?? PriceTable.fromEnv();
   const price: CostFunction = (usage, model, engineId) => pricing.cost(usage, { model, engineId });
@@ -183,13 +170,9 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   const healthHandler = healthRoutes(health);
   const jaeger = jaegerRoutes(reader);
 
-  const stats: Record<OtlpSignal, SignalStats> = {
-    traces: { requests: 0, accepted: 0, rejected: 0 },
-    metrics: { requests: 0, accepted: 0, rejected: 0 },
-    logs: { requests: 0, accepted: 0, rejected: 0 },
-  };
+  const pipeline = new ExportPipeline({ queue, spanOps, spanMetrics, ingestMetrics, forwarders, price, decodeLimits: options.decodeLimits });
+  const stats = pipeline.stats;
   let badRequests = 0;
-  let refused = 0;
 
   const fail = (res: ServerResponse, signal: OtlpSignal | 'other', status: number, message: string, ct: OtlpContentType = 'json', extra: Record<string, string> = {}): void => {
     if (status < 500) badRequests++;
@@ -197,36 +180,6 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     const body = encodeRpcStatus(status, message, ct);
     res.writeHead(status, { 'content-type': MIME[ct], 'content-length': Buffer.byteLength(body), ...extra });
     res.end(body);
-  };
-
-  /** Decodes a request body into the ops it means; returns counts for the response. */
-  const toOps = (signal: OtlpSignal, body: Buffer, ct: OtlpContentType): { ops: WriteOp[]; accepted: number; rejected: number; errors: string[]; after: () => void } => {
-    const limits = options.decodeLimits ? { limits: options.decodeLimits } : undefined;
-    if (signal === 'traces') {
-      const d = decodeTraces(body, ct, limits);
-      return {
-        ops: spanOps.build(d.spans),
-        accepted: d.spans.length,
-        rejected: d.rejected,
-        errors: d.errors,
-        after: () => {
-          for (const span of d.spans) {
-            try {
-              spanMetrics.spanEnded(span, false);
-            } catch (err) {
-              warnOnce('collector-span-metrics', `collector: a span could not be counted in the metrics: ${(err as Error).message}`);
-            }
-          }
-        },
-      };
-    }
-    if (signal === 'metrics') {
-      const d = decodeMetrics(body, ct, limits);
-      const points = d.metrics.reduce((n, m) => n + m.points.length, 0);
-      return { ops: codingAgentMetricOps(d.metrics), accepted: points, rejected: d.rejected, errors: d.errors, after: () => undefined };
-    }
-    const d = decodeLogs(body, ct, limits);
-    return { ops: codingAgentLogOps(d.logs, price), accepted: d.logs.length, rejected: d.rejected, errors: d.errors, after: () => undefined };
   };
 
   const handleExport = async (signal: OtlpSignal, req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -244,11 +197,10 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       req.resume();
       return fail(res, signal, 415, `Content-Type must be application/x-protobuf or application/json, not ${req.headers['content-type'] ?? 'none'}`);
     }
-    if (!queue.hasRoom(1)) {
+    if (!pipeline.hasRoom()) {
       req.resume();
-      refused++;
-      ingestMetrics.dropped(signal, 'queue_full', 1);
-      return fail(res, signal, 503, 'the collector is writing a backlog; retry later', ct, { 'retry-after': retryAfter });
+      const refusal = pipeline.refuseEarly(signal);
+      return fail(res, signal, 503, refusal.message, ct, { 'retry-after': retryAfter });
     }
     let raw: Buffer;
     let body: Buffer;
@@ -262,33 +214,14 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       }
       throw err;
     }
-    let result: ReturnType<typeof toOps>;
-    try {
-      result = toOps(signal, body, ct);
-    } catch (err) {
-      if (err instanceof OtlpDecodeError) {
-        ingestMetrics.dropped(signal, 'bad_request', 1);
-        return fail(res, signal, 400, err.message, ct);
-      }
-      throw err;
-    }
-    if (!queue.push(result.ops)) {
-      refused++;
-      ingestMetrics.dropped(signal, 'queue_full', result.accepted);
-      return fail(res, signal, 503, 'the collector write queue is full; retry later', ct, { 'retry-after': retryAfter });
-    }
-    result.after();
-    stats[signal].accepted += result.accepted;
-    stats[signal].rejected += result.rejected;
-    ingestMetrics.accepted(signal, result.accepted);
-    ingestMetrics.rejected(signal, result.rejected);
-    for (const f of forwarders) {
-      const before = f.stats().dropped;
-      f.enqueue({ signal, body: raw, contentType: req.headers['content-type'] ?? MIME[ct], contentEncoding: encoding ? req.headers['content-encoding'] : undefined });
-      if (f.stats().dropped > before) ingestMetrics.dropped(signal, 'forward', 1);
-    }
-    const message = result.rejected > 0 ? result.errors.join('; ') : undefined;
-    const response = encodeExportResponse(signal, result.rejected, message, ct);
+    const outcome = pipeline.export(signal, body, ct, {
+      raw,
+      contentType: req.headers['content-type'] ?? MIME[ct],
+      contentEncoding: encoding ? req.headers['content-encoding'] : undefined,
+    });
+    if (outcome.kind === 'invalid') return fail(res, signal, 400, outcome.message, ct);
+    if (outcome.kind === 'overloaded') return fail(res, signal, 503, outcome.message, ct, { 'retry-after': retryAfter });
+    const response = encodeExportResponse(signal, outcome.rejected, outcome.message, ct);
     ingestMetrics.request(signal, 200);
     res.writeHead(200, { 'content-type': MIME[ct], 'content-length': Buffer.byteLength(response) });
     res.end(response);
@@ -340,15 +273,32 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   server.requestTimeout = 60_000;
   server.headersTimeout = 30_000;
 
+  const httpPort = options.port ?? DEFAULT_COLLECTOR_PORT;
+  const grpcPort = options.grpcPort ?? (httpPort === DEFAULT_COLLECTOR_PORT ? DEFAULT_GRPC_PORT : 0);
+  let grpcReceiver: GrpcReceiver | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(options.port ?? DEFAULT_COLLECTOR_PORT, host, () => {
+      server.listen(httpPort, host, () => {
         server.off('error', reject);
         resolve();
       });
     });
+    if (grpcPort !== false) {
+      grpcReceiver = await startGrpcReceiver({
+        host,
+        port: grpcPort,
+        pipeline,
+        metrics: ingestMetrics,
+        checkToken: expectedToken,
+        maxMessageBytes: maxBodyBytes,
+        retryAfterMs: Number(retryAfter) * 1000,
+      }).catch((err: unknown) => {
+        throw new Error(`cannot listen for OTLP/gRPC on ${host}:${grpcPort}: ${(err as Error).message} (use --grpc-port to pick another port, 0 to turn gRPC off)`, { cause: err });
+      });
+    }
   } catch (err) {
+    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     await health.shutdown();
     await meterProvider.shutdown();
     reader.close();
@@ -363,6 +313,8 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   return {
     url: `http://${urlHost}:${address.port}`,
     port: address.port,
+    grpcUrl: grpcReceiver ? `http://${urlHost}:${grpcReceiver.port}` : undefined,
+    grpcPort: grpcReceiver?.port,
     host,
     dbPath,
     flush: () => queue.idle(),
@@ -371,7 +323,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       metrics: { ...stats.metrics },
       logs: { ...stats.logs },
       badRequests,
-      refused,
+      refused: pipeline.refused,
       ingest: queue.stats(),
       forward: forwarders.map((f) => f.stats()),
     }),
@@ -383,6 +335,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
           // Requests in flight get a moment to finish; then every socket goes.
           setTimeout(() => server.closeAllConnections(), 2000).unref();
         });
+        await grpcReceiver?.close();
         queue.close();
         await Promise.all(forwarders.map((f) => f.close()));
         await health.shutdown();

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
-import { DEFAULT_COLLECTOR_HOST, DEFAULT_COLLECTOR_PORT, DEFAULT_MAX_BODY_BYTES, startCollector, TOKEN_ENV_VAR } from '../../collector/server.js';
+import { DEFAULT_COLLECTOR_HOST, DEFAULT_COLLECTOR_PORT, DEFAULT_GRPC_PORT, DEFAULT_MAX_BODY_BYTES, startCollector, TOKEN_ENV_VAR } from '../../collector/server.js';
 import { print, resolveDbPath, UsageError } from '../context.js';
 
 interface CollectorCliOptions {
   host: string;
   port: string;
+  grpcPort: string;
   db?: string;
   token?: string;
   forward: string[];
@@ -24,9 +25,10 @@ function isLoopback(host: string): boolean {
 export function registerCollector(program: Command): void {
   program
     .command('collector')
-    .description('receive OTLP/HTTP from any agent process into the local database, and forward it upstream')
+    .description('receive OTLP (HTTP and gRPC) from any agent process into the local database, and forward it upstream')
     .option('--host <host>', 'address to listen on', DEFAULT_COLLECTOR_HOST)
-    .option('--port <port>', 'port to listen on (0 picks a free one)', String(DEFAULT_COLLECTOR_PORT))
+    .option('--port <port>', 'OTLP/HTTP port (0 picks a free one)', String(DEFAULT_COLLECTOR_PORT))
+    .option('--grpc-port <port>', 'OTLP/gRPC port on the same host (0 turns gRPC off)', String(DEFAULT_GRPC_PORT))
     .option('--db <path>', 'database file (default: AGENTLOUPE_DB, else the nearest .agentloupe/monitoring.db)')
     .option('--token <token>', `bearer token senders must present (default: ${TOKEN_ENV_VAR})`)
     .option('--forward <url>', 'also send everything to this OTLP/HTTP endpoint (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
@@ -36,6 +38,7 @@ export function registerCollector(program: Command): void {
       `
 Point any OTLP exporter at it:
   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf
+  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 OTEL_EXPORTER_OTLP_PROTOCOL=grpc
 
 Examples:
   agentloupe collector
@@ -44,6 +47,7 @@ Examples:
     )
     .action(async (opts: CollectorCliOptions) => {
       const port = wholeNumber(opts.port, '--port', 0, 65535);
+      const grpcPort = wholeNumber(opts.grpcPort, '--grpc-port', 0, 65535);
       const maxBodyBytes = wholeNumber(opts.maxBodyBytes, '--max-body-bytes', 1024, 2 ** 31 - 1);
       const token = opts.token ?? (process.env[TOKEN_ENV_VAR] || undefined);
       for (const url of opts.forward) {
@@ -56,11 +60,12 @@ Examples:
       if (!isLoopback(opts.host) && !token) {
         process.stderr.write(`agentloupe: warning: listening on ${opts.host} without a token; anyone who can reach it can write to the database. Set --token or ${TOKEN_ENV_VAR}.\n`);
       }
-      const collector = await startCollector({ host: opts.host, port, db: resolveDbPath(opts.db), token, forward: opts.forward, maxBodyBytes });
+      const collector = await startCollector({ host: opts.host, port, grpcPort: grpcPort === 0 ? false : grpcPort, db: resolveDbPath(opts.db), token, forward: opts.forward, maxBodyBytes });
       print(
         [
           `agentloupe collector listening on ${collector.url}`,
           `  OTLP/HTTP:   POST ${collector.url}/v1/traces  /v1/metrics  /v1/logs  (protobuf or JSON, gzip ok)`,
+          ...(collector.grpcUrl ? [`  OTLP/gRPC:   ${collector.grpcUrl}  (TraceService, MetricsService, LogsService; gzip ok)`] : ['  OTLP/gRPC:   off (--grpc-port 0)']),
           `  database:    ${collector.dbPath}`,
           `  agents:      OTEL_EXPORTER_OTLP_ENDPOINT=${collector.url} OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf${token ? ' OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer <token>"' : ''}`,
           `  prometheus:  ${collector.url}/metrics   health: ${collector.url}/healthz  ${collector.url}/readyz`,
