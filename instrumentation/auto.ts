@@ -67,7 +67,7 @@ export function startAutoInstrumentation(env: NodeJS.ProcessEnv = process.env): 
 
   const runFor = (ctx: Context): AgentRun => agentRunFromContext(ctx) ?? root;
   const undo: (() => void)[] = [];
-  undo.push(installFetchCapture({ runFor, pricing: monitor.pricing, captureContent: config.captureContent, maxContentBytes: config.maxContentBytes }));
+  undo.push(installFetchCapture({ runFor, captureContent: config.captureContent, maxContentBytes: config.maxContentBytes }));
   undo.push(installChildProcessPropagation(runFor));
 
   let ended = false;

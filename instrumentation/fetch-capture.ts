@@ -3,7 +3,6 @@ import type { AgentRun, UsageInput } from '../src/agents/agent-run.js';
 import { warnOnce } from '../src/log.js';
 import * as A from '../src/semconv.js';
 import { safeParseUsage, StreamTextUsageParser, type StreamFraming } from '../src/telemetry/parsers.js';
-import type { Pricing } from '../src/telemetry/pricing-port.js';
 import type { ParsedUsage } from '../src/telemetry/types.js';
 import { tapBody, type TapOutcome } from './body-tap.js';
 import { completionOf, recognizeRequest, type LlmRequest } from './llm-request.js';
@@ -11,7 +10,6 @@ import { completionOf, recognizeRequest, type LlmRequest } from './llm-request.j
 export interface FetchCaptureOptions {
   /** The agent run that owns a call made in `ctx` (the hook's root run when none is active). */
   runFor(ctx: Context): AgentRun | undefined;
-  pricing: Pricing;
   captureContent: boolean;
   maxContentBytes: number;
 }
@@ -144,16 +142,6 @@ class ResponseObserver {
   }
 }
 
-function usageAttributes(usage: ParsedUsage): Attributes {
-  return {
-    [A.GEN_AI_USAGE_INPUT_TOKENS]: usage.inputTokens,
-    [A.GEN_AI_USAGE_OUTPUT_TOKENS]: usage.outputTokens,
-    [A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS]: usage.cacheReadTokens,
-    [A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS]: usage.cacheCreationTokens,
-    [A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS]: usage.reasoningTokens,
-  };
-}
-
 /**
  * Wraps `globalThis.fetch` so that every model call made through it (by the official SDKs or
  * by hand) becomes a chat span under the current agent run, and every outgoing request carries
@@ -182,20 +170,6 @@ export function installFetchCapture(options: FetchCaptureOptions): () => void {
     if (usage.finishReasons && usage.finishReasons.length > 0) attributes[A.GEN_AI_RESPONSE_FINISH_REASONS] = usage.finishReasons;
     if (request.input !== undefined) attributes[A.GEN_AI_INPUT_MESSAGES] = request.input;
     const model = request.model ?? usage.model ?? 'unknown';
-    if (foreign !== undefined) {
-      // The SDK ends its span after the body's end, which is when we get here.
-      if (!foreign.isRecording()) return;
-      const cost = options.pricing.cost(usage, { model: usage.model ?? model });
-      foreign.setAttributes({
-        ...attributes,
-        ...usageAttributes(usage),
-        [A.AGENTLOUPE_COST_USD]: cost.costUsd,
-        ...(cost.priced ? {} : { [A.AGENTLOUPE_COST_UNPRICED]: true }),
-        ...(partial ? { [A.AGENTLOUPE_CALL_PARTIAL]: true } : {}),
-        ...(usage.model ? { [A.GEN_AI_RESPONSE_MODEL]: usage.model } : {}),
-      });
-      return;
-    }
     const input: UsageInput = {
       provider: usage.provider !== 'unknown' ? usage.provider : request.match.provider,
       model,
@@ -210,7 +184,9 @@ export function installFetchCapture(options: FetchCaptureOptions): () => void {
       attributes,
     };
     if (usage.model !== undefined) input.responseModel = usage.model;
-    run.recordUsage(input);
+    // The SDK ends its own span after the body's end, which is when we get here.
+    if (foreign !== undefined) run.recordUsageOn(foreign, input);
+    else run.recordUsage(input);
   };
 
   const capturing = async function fetch(input: Parameters<Fetch>[0], init?: RequestInit): Promise<Response> {

@@ -8,8 +8,8 @@ export type { AgentRecord, AgentFilter, TelemetryEntry, TokenTotals, SummaryGrou
 export { openDatabase, defaultDbPath, StoreError, DEFAULT_DB_PATH } from './store/database.js';
 export { SCHEMA_VERSION } from './store/schema.js';
 export { rebuildRollup } from './store/rollup.js';
-export type { AgentStatus } from './store/rows.js';
-export type { SpanData, Attributes as SpanAttributes } from './store/span-data.js';
+export type { AgentStatus } from './spans/rows.js';
+export type { SpanData, Attributes as SpanAttributes } from './spans/span-data.js';
 export { TelemetryHooks, type TelemetryHook, type TelemetryRecord, type LifecycleHook, type AgentLifecycleInfo } from './telemetry/hooks.js';
 export type { TokenUsage, ParsedUsage, Price, CostResult } from './telemetry/types.js';
 export { PriceTable, PricingError, loadPricingFile, parsePricingOverride, type PricingOverride } from './telemetry/pricing.js';

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../src/store/database.js';
-import type { AgentRow, AgentStatus, SpanRow, TelemetryRow, WriteOp } from '../src/store/rows.js';
+import type { AgentRow, AgentStatus, SpanRow, TelemetryRow, WriteOp } from '../src/spans/rows.js';
 import { SqliteWriter } from '../src/store/writer.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { encodeTracesJson, encodeTracesProtobuf, otlpRoot } from '../src/collector/otlp/index.js';
-import type { SpanData } from '../src/store/span-data.js';
+import type { SpanData } from '../src/spans/span-data.js';
 import { decodeRpcStatus } from '../src/collector/rpc-status.js';
 import { post, query, testCollector } from './collector-fixture.js';
 

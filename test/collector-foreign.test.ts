@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeTracesJson } from '../src/collector/otlp/index.js';
-import type { Attributes, SpanData } from '../src/store/span-data.js';
+import type { Attributes, SpanData } from '../src/spans/span-data.js';
 import { post, query, testCollector } from './collector-fixture.js';
 
 const TRACE = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';

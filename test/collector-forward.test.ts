@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeTracesJson, encodeTracesProtobuf } from '../src/collector/otlp/index.js';
 import { signalUrl } from '../src/collector/forwarder.js';
-import type { SpanData } from '../src/store/span-data.js';
+import type { SpanData } from '../src/spans/span-data.js';
 import { post, query, testCollector } from './collector-fixture.js';
 
 interface Received {

@@ -24,7 +24,7 @@ import { ExportTraceServiceResponse } from '../src/collector/otlp/proto.js';
 import { retryDelayMsOf } from '../src/collector/rpc-status.js';
 import type { RunningCollector } from '../src/collector/server.js';
 import { createMonitor } from '../src/index.js';
-import type { SpanData } from '../src/store/span-data.js';
+import type { SpanData } from '../src/spans/span-data.js';
 import { dumpTables, query, testCollector } from './collector-fixture.js';
 
 function grpcEndpoint(c: RunningCollector): string {

@@ -22,7 +22,7 @@ import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import protobuf from 'protobufjs';
 import { decodeTraces, OtlpDecodeError, type OtlpContentType } from '../src/collector/otlp/decode.js';
 import { ExportTraceServiceRequest } from '../src/collector/otlp/proto.js';
-import type { Attributes, SpanData } from '../src/store/span-data.js';
+import type { Attributes, SpanData } from '../src/spans/span-data.js';
 
 
 

@@ -17,7 +17,7 @@ import {
   ExportMetricsServiceResponse,
   ExportTraceServiceResponse,
 } from '../src/collector/otlp/proto.js';
-import type { Attributes, SpanData } from '../src/store/span-data.js';
+import type { Attributes, SpanData } from '../src/spans/span-data.js';
 
 const agentResource: Attributes = { 'service.name': 'agents', 'process.pid': 4242, tags: ['a', 'b'] };
 const otherResource: Attributes = { 'service.name': 'tools' };

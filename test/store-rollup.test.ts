@@ -6,7 +6,7 @@ import { prune } from '../src/store/maintenance.js';
 import { MonitoringStore, type SummaryGroup, type SummaryRow, type TimeRange } from '../src/store/reader.js';
 import { HOUR, rebuildRollup, ROLLUP_BACKFILL, splitRange } from '../src/store/rollup.js';
 import { MIGRATIONS } from '../src/store/schema.js';
-import type { WriteOp } from '../src/store/rows.js';
+import type { WriteOp } from '../src/spans/rows.js';
 import { SqliteWriter } from '../src/store/writer.js';
 import { agentRow, telemetryRow } from './cli-fixture.js';
 import { tempDir } from './helpers.js';

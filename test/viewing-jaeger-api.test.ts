@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jaegerRoutes, type JaegerResponse, type JaegerTrace } from '../src/collector/jaeger/index.js';
 import { decodeTraces } from '../src/collector/otlp/decode.js';
 import { openDatabase } from '../src/store/database.js';
-import { ownerAgentIdOf, spanRowFromSpan } from '../src/store/mapping.js';
+import { ownerAgentIdOf, spanRowFromSpan } from '../src/spans/mapping.js';
 import { MonitoringStore } from '../src/store/reader.js';
 import { SqliteWriter } from '../src/store/writer.js';
 import { tempDir } from './helpers.js';

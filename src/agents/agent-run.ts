@@ -1,9 +1,10 @@
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { diag } from '@opentelemetry/api';
 import * as A from '../semconv.js';
-import type { AgentStatus } from '../store/rows.js';
+import type { AgentStatus } from '../spans/rows.js';
 import type { TelemetryHooks, TelemetryRecord } from '../telemetry/hooks.js';
 import type { Pricing } from '../telemetry/pricing-port.js';
+import { writeUsageAttributes } from '../spans/usage-attributes.js';
 import { redactArgs } from './redact.js';
 
 export interface UsageInput {
@@ -159,6 +160,30 @@ export class AgentRun {
     }
   }
 
+  /**
+   * Records one model call onto the span a provider SDK started for it (one call, one span):
+   * the same record, price and hooks as recordUsage, written as that span's attributes. A hook
+   * that settles after the SDK ended its span cannot change it any more: the span then keeps the
+   * values from before the hook.
+   */
+  recordUsageOn(span: Span, usage: UsageInput): void {
+    try {
+      const record = this.usageRecord(usage);
+      const write = (r: TelemetryRecord): void => {
+        if (span.isRecording()) span.setAttributes(writeUsageAttributes(r, { ...usage.attributes }));
+      };
+      const outcome = this.services.hooks.runTelemetry(record);
+      if (outcome instanceof Promise) {
+        write(record);
+        this.services.track(outcome.then(write));
+      } else {
+        write(outcome);
+      }
+    } catch (err) {
+      diag.warn(`agentloupe: recordUsage failed: ${errorMessage(err)}`);
+    }
+  }
+
   /** Records one tool call: an `execute_tool` span under this run and a telemetry row. */
   recordTool(tool: ToolInput): void {
     try {
@@ -246,21 +271,13 @@ export class AgentRun {
     const attributes: Attributes = {
       ...u.attributes,
       [A.GEN_AI_OPERATION_NAME]: operation,
-      [A.GEN_AI_PROVIDER_NAME]: r.provider ?? u.provider,
+      [A.GEN_AI_PROVIDER_NAME]: u.provider,
       [A.GEN_AI_REQUEST_MODEL]: u.model,
-      [A.GEN_AI_RESPONSE_MODEL]: r.model ?? u.model,
-      [A.GEN_AI_USAGE_INPUT_TOKENS]: r.inputTokens,
-      [A.GEN_AI_USAGE_OUTPUT_TOKENS]: r.outputTokens,
-      [A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS]: r.cacheReadTokens,
-      [A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS]: r.cacheCreationTokens,
-      [A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS]: r.reasoningTokens,
-      [A.AGENTLOUPE_COST_USD]: r.costUsd,
+      [A.GEN_AI_RESPONSE_MODEL]: u.model,
       [A.AGENTLOUPE_OWNER_AGENT_ID]: this.id,
       [A.GEN_AI_AGENT_NAME]: this.name,
     };
-    if (!r.priced) attributes[A.AGENTLOUPE_COST_UNPRICED] = true;
-    if (r.partial) attributes[A.AGENTLOUPE_CALL_PARTIAL] = true;
-    if (r.engineId) attributes[A.AGENTLOUPE_ENGINE_ID] = r.engineId;
+    writeUsageAttributes(r, attributes);
     const span = this.services.tracer.startSpan(
       `${operation} ${r.model ?? u.model}`,
       { kind: SpanKind.CLIENT, attributes, startTime: start },

@@ -16,9 +16,9 @@
  */
 import { createHash } from 'node:crypto';
 import * as A from '../semconv.js';
-import { modelCallRow, nsToSeconds, priceOrUnpriced, toJson, type CostFunction } from '../store/mapping.js';
-import type { AgentRow, WriteOp } from '../store/rows.js';
-import type { Attributes } from '../store/span-data.js';
+import { modelCallRow, nsToSeconds, priceOrUnpriced, toJson, type CostFunction } from '../spans/mapping.js';
+import type { AgentRow, WriteOp } from '../spans/rows.js';
+import type { Attributes } from '../spans/span-data.js';
 import type { TokenUsage } from '../telemetry/types.js';
 import type { LogData, MetricData } from './otlp/index.js';
 

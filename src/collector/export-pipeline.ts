@@ -6,8 +6,8 @@
  */
 import { warnOnce } from '../log.js';
 import type { SpanMetrics } from '../metrics/span-metrics.js';
-import type { CostFunction } from '../store/mapping.js';
-import type { WriteOp } from '../store/rows.js';
+import type { CostFunction } from '../spans/mapping.js';
+import type { WriteOp } from '../spans/rows.js';
 import { codingAgentLogOps, codingAgentMetricOps } from './coding-agents.js';
 import type { CollectorMetrics } from './collector-metrics.js';
 import type { Forwarder } from './forwarder.js';

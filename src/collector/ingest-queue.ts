@@ -7,7 +7,7 @@
  */
 import { warnOnce } from '../log.js';
 import type { SqliteDatabase } from '../store/database.js';
-import type { WriteOp } from '../store/rows.js';
+import type { WriteOp } from '../spans/rows.js';
 import { isBusy, SqliteWriter } from '../store/writer.js';
 
 export interface IngestQueueOptions {

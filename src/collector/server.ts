@@ -17,7 +17,7 @@ import { healthRoutes } from '../health/http.js';
 import { warnOnce } from '../log.js';
 import { SpanMetrics } from '../metrics/span-metrics.js';
 import { defaultDbPath, openDatabase, type SqliteDatabase } from '../store/database.js';
-import type { CostFunction } from '../store/mapping.js';
+import type { CostFunction } from '../spans/mapping.js';
 import { MonitoringStore } from '../store/reader.js';
 import { Checkpointer } from '../store/checkpointer.js';
 import { SpanOwnerLookup } from '../store/span-owners.js';

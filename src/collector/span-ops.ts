@@ -1,5 +1,6 @@
 /**
- * Received spans -> write ops, through the one span-to-row mapping (src/store/mapping.ts).
+ * Received spans -> write ops, through the one span-to-ops step (src/spans/span-ops.ts); what is
+ * the collector's own is how a span's owner is resolved.
  *
  * The in-process processor knows each span's agent from onStart; the collector only sees ended
  * spans, in any order (exporters batch by end time, so children usually come before their
@@ -15,19 +16,10 @@
  * now owns them, and the synthetic agent is removed once nothing is left under it.
  */
 import * as A from '../semconv.js';
-import {
-  agentIdOf,
-  agentRowFromSpan,
-  isAgentSpan,
-  nsToMs,
-  spanRowFromSpan,
-  statusChangesFromSpan,
-  syntheticAgentRow,
-  telemetryFromSpan,
-  type CostFunction,
-} from '../store/mapping.js';
-import type { WriteOp } from '../store/rows.js';
-import type { SpanData } from '../store/span-data.js';
+import { agentIdOf, isAgentSpan, type CostFunction } from '../spans/mapping.js';
+import { endedSpanOps } from '../spans/span-ops.js';
+import type { WriteOp } from '../spans/rows.js';
+import type { SpanData } from '../spans/span-data.js';
 import type { SpanOwnerLookup } from '../store/span-owners.js';
 
 /** A resolved owner: an agent run id, or null for "no agent run (yet)". */
@@ -67,41 +59,17 @@ export class SpanOpsBuilder {
     const ops: WriteOp[] = [];
     for (const span of spans) {
       const k = key(span.traceId, span.spanId);
-      const waitedFor = this.waiting.delete(k);
-      let rowAgent: string | null;
+      const reown = this.waiting.delete(k);
+      let owner: Owner;
       if (isAgentSpan(span)) {
-        const row = agentRowFromSpan(span, this.ownerOfParent(span, batch, memo) ?? undefined);
-        rowAgent = row.id;
-        if (waitedFor) {
-          // The run must exist before rows move to it (telemetry.agent_id is a foreign key).
-          ops.push({ kind: 'agentStart', row });
-          ops.push({ kind: 'reown', traceId: span.traceId, spanId: span.spanId, agentId: row.id });
-        }
-        for (const change of statusChangesFromSpan(span)) ops.push({ kind: 'agentStatus', change });
-        if (span.endTimeUnixNano !== undefined) {
-          ops.push({ kind: 'agentEnd', row, durationMs: nsToMs(span.endTimeUnixNano - span.startTimeUnixNano) });
-        } else if (!waitedFor) {
-          ops.push({ kind: 'agentStart', row });
-        }
-        memo.set(k, row.id);
+        const parent = this.ownerOfParent(span, batch, memo);
+        owner = endedSpanOps(span, { agentId: undefined, parentAgentId: parent ?? undefined, reown, dedupe: true }, this.options.price, ops)!;
       } else {
-        const owner = this.namedOwner(span) ?? this.ownerOfParent(span, batch, memo);
-        memo.set(k, owner);
-        if (owner !== null && waitedFor) ops.push({ kind: 'reown', traceId: span.traceId, spanId: span.spanId, agentId: owner });
-        rowAgent = owner;
-        const telemetry = telemetryFromSpan(span, owner ?? `trace-${span.traceId}`, this.options.price);
-        if (telemetry) {
-          if (owner === null) {
-            const synthetic = syntheticAgentRow(span);
-            rowAgent = synthetic.id;
-            ops.push({ kind: 'syntheticAgent', row: synthetic });
-          }
-          ops.push({ kind: 'telemetry', row: telemetry, dedupe: true });
-        }
+        owner = this.namedOwner(span) ?? this.ownerOfParent(span, batch, memo);
+        endedSpanOps(span, { agentId: owner ?? undefined, reown, dedupe: true }, this.options.price, ops);
       }
-      ops.push({ kind: 'span', row: spanRowFromSpan(span, rowAgent) });
+      memo.set(k, owner);
       // Only real owners are cached: "no owner" can change (a late parent re-owns the span).
-      const owner = memo.get(k) ?? null;
       if (owner !== null) this.remember(k, owner);
     }
     return ops;

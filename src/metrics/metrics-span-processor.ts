@@ -2,8 +2,8 @@ import type { Context, Meter } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { warnOnce } from '../log.js';
 import * as A from '../semconv.js';
-import type { CostFunction } from '../store/mapping.js';
-import { fromReadableSpan } from '../store/readable-span.js';
+import type { CostFunction } from '../spans/mapping.js';
+import { fromReadableSpan } from '../spans/readable-span.js';
 import { SpanMetrics } from './span-metrics.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Attributes, Meter } from '@opentelemetry/api';
 import * as A from '../semconv.js';
-import { agentRowFromSpan, isAgentSpan, nsToMs, operationOf, telemetryFromSpan, type CostFunction } from '../store/mapping.js';
-import type { SpanData } from '../store/span-data.js';
+import { agentRowFromSpan, isAgentSpan, nsToMs, operationOf, telemetryFromSpan, type CostFunction } from '../spans/mapping.js';
+import type { SpanData } from '../spans/span-data.js';
 import { createInstruments, type AgentInstruments } from './instruments.js';
 
 function text(v: unknown): string | undefined {

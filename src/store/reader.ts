@@ -1,5 +1,5 @@
 import { defaultDbPath, openDatabase, type SqliteDatabase } from './database.js';
-import type { AgentRow, AgentStatus } from './rows.js';
+import type { AgentRow, AgentStatus } from '../spans/rows.js';
 import { splitRange, type RollupSplit } from './rollup.js';
 
 /** A requested agent that is not in the database. */

@@ -1,4 +1,5 @@
 import type { Statement } from 'better-sqlite3';
+import { syntheticAgentId } from '../spans/mapping.js';
 import type { SqliteDatabase } from './database.js';
 
 /** What the database knows about a span the collector has not seen in this process. */
@@ -22,6 +23,6 @@ export class SpanOwnerLookup {
     const row = this.stmt.get(traceId, spanId) as { agent_id: string | null } | undefined;
     if (!row) return { found: false };
     const id = row.agent_id;
-    return { found: true, agentId: id === null || id === `trace-${traceId}` ? null : id };
+    return { found: true, agentId: id === null || id === syntheticAgentId(traceId) ? null : id };
   }
 }

@@ -3,20 +3,10 @@ import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace
 import { warnOnce } from '../log.js';
 import * as A from '../semconv.js';
 import { defaultDbPath, openDatabase, type SqliteDatabase } from './database.js';
-import {
-  agentIdOf,
-  agentRowFromSpan,
-  isAgentSpan,
-  nsToMs,
-  ownerAgentIdOf,
-  spanRowFromSpan,
-  statusChangesFromSpan,
-  syntheticAgentRow,
-  telemetryFromSpan,
-  type CostFunction,
-} from './mapping.js';
-import { fromReadableSpan } from './readable-span.js';
-import type { WriteOp } from './rows.js';
+import { agentIdOf, agentRowFromSpan, ownerAgentIdOf, statusChangesFromSpan, type CostFunction } from '../spans/mapping.js';
+import { endedSpanOps, type ResolvedOwner } from '../spans/span-ops.js';
+import { fromReadableSpan } from '../spans/readable-span.js';
+import type { WriteOp } from '../spans/rows.js';
 import { Checkpointer } from './checkpointer.js';
 import { isBusy, SqliteWriter } from './writer.js';
 
@@ -141,27 +131,21 @@ export class SqliteSpanProcessor implements SpanProcessor {
       const data = fromReadableSpan(span, true);
       const tracked = this.owners.get(data.spanId);
       this.owners.delete(data.spanId);
-      let agentId = tracked ?? ownerAgentIdOf(data);
-      if (isAgentSpan(data)) {
-        const liveAgent = this.live.get(data.spanId);
+      const agentId = tracked ?? ownerAgentIdOf(data);
+      const liveAgent = this.live.get(data.spanId);
+      if (liveAgent !== undefined) {
         this.live.delete(data.spanId);
-        for (const change of statusChangesFromSpan(data, liveAgent?.seenEvents ?? 0)) this.enqueue({ kind: 'agentStatus', change });
-        const row = agentRowFromSpan(data, this.ownerOfParent(span));
-        agentId = agentIdOf(data);
-        this.liveAgentIds.delete(agentId);
-        this.enqueue({ kind: 'agentEnd', row, durationMs: nsToMs(data.endTimeUnixNano! - data.startTimeUnixNano) });
-      } else {
-        const telemetry = telemetryFromSpan(data, agentId ?? `trace-${data.traceId}`, this.price);
-        if (telemetry) {
-          if (agentId === undefined) {
-            const synthetic = syntheticAgentRow(data);
-            agentId = synthetic.id;
-            this.enqueue({ kind: 'syntheticAgent', row: synthetic });
-          }
-          this.enqueue({ kind: 'telemetry', row: telemetry, dedupe: false, agentLive: this.liveAgentIds.has(agentId) });
-        }
+        this.liveAgentIds.delete(agentIdOf(data));
       }
-      this.enqueue({ kind: 'span', row: spanRowFromSpan(data, agentId ?? null) });
+      const owner: ResolvedOwner = {
+        agentId,
+        parentAgentId: this.ownerOfParent(span),
+        statusEventsSeen: liveAgent?.seenEvents ?? 0,
+        agentLive: agentId !== undefined && this.liveAgentIds.has(agentId),
+      };
+      const ops: WriteOp[] = [];
+      endedSpanOps(data, owner, this.price, ops);
+      for (const op of ops) this.enqueue(op);
       // An agent that makes spans in a long synchronous loop never lets the timer run: past half
       // the queue, write one small batch now rather than drop rows later.
       if (this.queue.length >= this.maxQueueSize / 2) this.drain(false);

@@ -4,7 +4,7 @@
  * MonitoringStore.getTrace.
  */
 import * as A from '../semconv.js';
-import { SPAN_KIND_NAMES } from './span-data.js';
+import { SPAN_KIND_NAMES } from '../spans/span-data.js';
 import type { SqliteDatabase } from './database.js';
 
 export interface TraceSearch {

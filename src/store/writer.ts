@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
-import type { AgentRow, TelemetryRow, WriteOp } from './rows.js';
+import type { AgentRow, TelemetryRow, WriteOp } from '../spans/rows.js';
+import { syntheticAgentId } from '../spans/mapping.js';
 
 /** What one `apply` did. Ops that could not be stored are counted, never thrown. */
 export interface ApplyResult {
@@ -157,7 +158,7 @@ export class SqliteWriter {
   }
 
   private reown(traceId: string, spanId: string, agentId: string): void {
-    const synthetic = `trace-${traceId}`;
+    const synthetic = syntheticAgentId(traceId);
     if (agentId === synthetic) return;
     const moved = this.s.reownSpans!.all({ traceId, spanId, agentId, synthetic }) as { span_id: string }[];
     const agent = this.s.agentForTelemetry!.get(agentId) as { end_time: number | null; name: string | null } | undefined;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { AGENT_STATUSES, type AgentStatus } from '../../store/rows.js';
+import { AGENT_STATUSES, type AgentStatus } from '../../spans/rows.js';
 import type { AgentRecord } from '../../store/reader.js';
 import { parseLimit, parseRange, print, printJson, UsageError, withStore, type ReadOptions } from '../context.js';
 import * as f from '../format.js';

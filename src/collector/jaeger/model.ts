@@ -6,7 +6,7 @@
  * and search them as they would a trace stored by Jaeger.
  */
 import * as A from '../../semconv.js';
-import { SPAN_KIND_NAMES } from '../../store/span-data.js';
+import { SPAN_KIND_NAMES } from '../../spans/span-data.js';
 import type { SpanRecord } from '../../store/reader.js';
 
 export type JaegerValueType = 'string' | 'bool' | 'int64' | 'float64';

@@ -3,7 +3,7 @@
  * the one span shape (SpanData) and encoded by the collector's own OTLP encoder, so what the v3
  * API returns decodes into the same rows it came from.
  */
-import type { Attributes, SpanData } from '../../store/span-data.js';
+import type { Attributes, SpanData } from '../../spans/span-data.js';
 import type { SpanRecord } from '../../store/reader.js';
 import { encodeTracesJson, type OtlpJsonTracesRequest } from '../otlp/encode.js';
 

@@ -25,7 +25,7 @@ import type {
   SpanData,
   SpanEventData,
   SpanLinkData,
-} from '../../store/span-data.js';
+} from '../../spans/span-data.js';
 import {
   ExportLogsServiceRequest,
   ExportMetricsServiceRequest,

@@ -8,7 +8,7 @@
  * into numbers.
  */
 import { Buffer } from 'node:buffer';
-import type { AttributeValue, Attributes, SpanData } from '../../store/span-data.js';
+import type { AttributeValue, Attributes, SpanData } from '../../spans/span-data.js';
 import type { OtlpContentType } from './decode.js';
 import { ExportTraceServiceRequest, OTLP_SIGNALS, type OtlpSignal } from './proto.js';
 

@@ -413,6 +413,11 @@ export function ownerAgentIdOf(span: SpanData): string | undefined {
   return str(span.attributes, A.AGENTLOUPE_OWNER_AGENT_ID);
 }
 
+/** The synthetic agent run of a trace: it owns the trace's model calls that have no agent span above them. */
+export function syntheticAgentId(traceId: string): string {
+  return `trace-${traceId}`;
+}
+
 /**
  * The synthetic agent that owns model calls with no agent span above them: one per trace,
  * id `trace-<traceId>`, typed by the service that sent them. (Documented in the README.)
@@ -420,7 +425,7 @@ export function ownerAgentIdOf(span: SpanData): string | undefined {
 export function syntheticAgentRow(span: SpanData): AgentRow {
   const service = serviceNameOf(span) ?? 'unknown_service';
   return {
-    id: `trace-${span.traceId}`,
+    id: syntheticAgentId(span.traceId),
     parentId: null,
     planId: null,
     agentType: service,
