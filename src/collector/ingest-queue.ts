@@ -8,6 +8,7 @@
 import { warnOnce } from '../log.js';
 import type { SqliteDatabase } from '../store/database.js';
 import type { WriteOp } from '../spans/rows.js';
+import { BusyBackoff } from '../store/busy-backoff.js';
 import { isBusy, SqliteWriter } from '../store/writer.js';
 
 export interface IngestQueueOptions {
@@ -29,8 +30,6 @@ export interface IngestQueueStats {
   lastError?: string;
 }
 
-const MAX_BUSY_RETRIES = 100;
-
 export class IngestQueue {
   private readonly writer: SqliteWriter;
   private readonly maxQueueSize: number;
@@ -39,7 +38,7 @@ export class IngestQueue {
   /** Index of the first unwritten op: avoids shifting a large array after every batch. */
   private head = 0;
   private scheduled = false;
-  private busyRetries = 0;
+  private readonly backoff = new BusyBackoff();
   private closed = false;
   private written = 0;
   private failed = 0;
@@ -122,7 +121,9 @@ export class IngestQueue {
     const progressed = this.writeBatch(false);
     if (this.depth > 0) {
       if (progressed) this.schedule();
-      else setTimeout(() => this.schedule(), 20).unref(); // another writer holds the lock
+      // Another writer holds the lock: the ops stay queued (new requests get 503 once it is
+      // full) and are tried again after a growing wait, however long the lock lasts.
+      else setTimeout(() => this.schedule(), this.backoff.busy()).unref();
     } else {
       this.notifyIdle();
     }
@@ -133,11 +134,11 @@ export class IngestQueue {
     const end = Math.min(this.head + this.maxBatchSize, this.queue.length);
     const batch = this.queue.slice(this.head, end);
     const result = this.writer.apply(batch);
-    if (result.error && isBusy(result.error) && !force && this.busyRetries < MAX_BUSY_RETRIES) {
-      this.busyRetries++;
+    if (result.error && isBusy(result.error) && !force) {
+      this.lastError = result.error.message;
       return false;
     }
-    this.busyRetries = 0;
+    this.backoff.succeeded();
     this.head = end;
     if (this.head >= this.queue.length) {
       this.queue = [];

@@ -5,6 +5,9 @@ import { DOCUMENTED_TABLES, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 export type SqliteDatabase = Database.Database;
 
+/** How long opening waits for another process that is creating or migrating the same file. */
+const OPEN_BUSY_TIMEOUT_MS = 10_000;
+
 export const DEFAULT_DB_PATH = '.agentloupe/monitoring.db';
 
 /** A database problem the user can act on; the message says what to do. */
@@ -53,19 +56,43 @@ export function openDatabase(path: string, options: OpenOptions = {}): SqliteDat
     throw new StoreError(`cannot open database ${path}: ${(err as Error).message}`, 'OPEN_FAILED');
   }
   try {
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    if (!readonly) {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-    }
+    // Opening waits longer than the caller's writes do: several processes may create or migrate
+    // the same file at once, and each must wait for the one that got there first, not give up.
+    db.pragma(`busy_timeout = ${Math.max(options.busyTimeoutMs ?? 5000, OPEN_BUSY_TIMEOUT_MS)}`);
     db.pragma('foreign_keys = ON');
-    checkAndMigrate(db, path, readonly);
+    // Switching a new file to WAL and reading a file another process is switching can answer
+    // SQLITE_BUSY without calling the busy handler: those steps are retried until the deadline.
+    retryWhileBusy(Date.now() + OPEN_BUSY_TIMEOUT_MS, () => {
+      if (!readonly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
+      }
+      checkAndMigrate(db, path, readonly);
+    });
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   } catch (err) {
     db.close();
     if (err instanceof StoreError) throw err;
     throw new StoreError(`cannot open database ${path}: ${(err as Error).message}`, 'OPEN_FAILED');
   }
   return db;
+}
+
+function isBusyError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+function retryWhileBusy(deadline: number, step: () => void): void {
+  for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
+    try {
+      return step();
+    } catch (err) {
+      if (!isBusyError(err) || Date.now() + wait > deadline) throw err;
+      // Opening is synchronous (better-sqlite3); a short blocking sleep keeps it so.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+    }
+  }
 }
 
 function tableNames(db: SqliteDatabase): Set<string> {
@@ -77,33 +104,55 @@ export function schemaVersion(db: SqliteDatabase): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
-function checkAndMigrate(db: SqliteDatabase, path: string, readonly: boolean): void {
-  const version = schemaVersion(db);
+interface FileState {
+  version: number;
+  tables: Set<string>;
+  documentedExists: boolean;
+}
+
+function fileState(db: SqliteDatabase): FileState {
+  const tables = tableNames(db);
+  return { version: schemaVersion(db), tables, documentedExists: DOCUMENTED_TABLES.every((t) => tables.has(t)) };
+}
+
+/** Refuses a newer or a foreign file. */
+function checkState(state: FileState, path: string): void {
+  const { version, tables, documentedExists } = state;
   if (version > SCHEMA_VERSION) {
     throw new StoreError(
       `${path} has schema version ${version}, written by a newer agentloupe (this one knows up to ${SCHEMA_VERSION}). Upgrade agentloupe (npm install agentloupe@latest) to read it.`,
       'NEWER_SCHEMA',
     );
   }
-  const tables = tableNames(db);
-  const documentedExists = DOCUMENTED_TABLES.every((t) => tables.has(t));
   if (version === 0 && tables.size > 0 && !documentedExists) {
     throw new StoreError(
       `${path} is a SQLite database but not an agentloupe one (it has tables ${[...tables].slice(0, 5).join(', ')} and no agents/telemetry/agent_usage). Point --db / AGENTLOUPE_DB at another file.`,
       'FOREIGN_DATABASE',
     );
   }
-  if (version === SCHEMA_VERSION) return;
+}
+
+/**
+ * Creating and migrating is one immediate transaction that reads the version again inside it:
+ * when several processes open a new file at once, the first creates the schema and the others,
+ * having waited for its lock, find it done (a version read before the lock would be stale).
+ */
+function checkAndMigrate(db: SqliteDatabase, path: string, readonly: boolean): void {
+  const seen = fileState(db);
+  checkState(seen, path);
+  if (seen.version === SCHEMA_VERSION) return;
   if (readonly) {
     throw new StoreError(
-      `${path} has schema version ${version}; this agentloupe uses ${SCHEMA_VERSION}. Run \`agentloupe migrate --db ${path}\` (or any instrumented agent) once to upgrade it.`,
+      `${path} has schema version ${seen.version}; this agentloupe uses ${SCHEMA_VERSION}. Run \`agentloupe migrate --db ${path}\` (or any instrumented agent) once to upgrade it.`,
       'NOT_MIGRATED',
     );
   }
   const migrate = db.transaction(() => {
+    const state = fileState(db);
+    checkState(state, path);
     for (const m of MIGRATIONS) {
-      if (m.version <= version) continue;
-      for (const sql of m.statements(version === 0 && documentedExists)) db.exec(sql);
+      if (m.version <= state.version) continue;
+      for (const sql of m.statements(state.version === 0 && state.documentedExists)) db.exec(sql);
       db.pragma(`user_version = ${m.version}`);
     }
   });

@@ -7,6 +7,7 @@ import { agentIdOf, agentRowFromSpan, ownerAgentIdOf, statusChangesFromSpan, typ
 import { endedSpanOps, type ResolvedOwner } from '../spans/span-ops.js';
 import { fromReadableSpan } from '../spans/readable-span.js';
 import type { WriteOp } from '../spans/rows.js';
+import { BusyBackoff } from './busy-backoff.js';
 import { Checkpointer } from './checkpointer.js';
 import { isBusy, SqliteWriter } from './writer.js';
 
@@ -43,7 +44,6 @@ interface LiveAgent {
 }
 
 const MAX_TRACKED_SPANS = 100_000;
-const MAX_BUSY_RETRIES = 50;
 const FLUSH_BATCH_FACTOR = 8;
 
 /**
@@ -72,7 +72,8 @@ export class SqliteSpanProcessor implements SpanProcessor {
   private readonly liveAgentIds = new Set<string>();
   private readonly timer: NodeJS.Timeout;
   private drainScheduled = false;
-  private busyRetries = 0;
+  private readonly backoff = new BusyBackoff();
+  private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private written = 0;
   private dropped = 0;
@@ -169,9 +170,10 @@ export class SqliteSpanProcessor implements SpanProcessor {
     } catch {
       /* closed by its owner */
     }
-    this.drain(true);
+    this.drain(true, true);
     this.closed = true;
     clearInterval(this.timer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.queue.length > 0) {
       this.dropped += this.queue.length;
       this.queue = [];
@@ -193,10 +195,22 @@ export class SqliteSpanProcessor implements SpanProcessor {
   private enqueue(op: WriteOp): void {
     if (this.queue.length >= this.maxQueueSize || !this.writer) {
       this.dropped++;
-      if (this.writer) this.lastError = 'queue full';
+      if (this.writer) {
+        this.lastError = 'queue full';
+        warnOnce(`queue-full:${this.path}`, `the write queue for ${this.path} is full (${this.maxQueueSize} operations); new rows are dropped and counted until it drains (is another process holding the database lock?).`);
+      }
       return;
     }
     this.queue.push(op);
+  }
+
+  private scheduleRetry(waitMs: number): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.drain(false);
+    }, waitMs);
+    this.retryTimer.unref();
   }
 
   private scheduleDrain(): void {
@@ -222,20 +236,24 @@ export class SqliteSpanProcessor implements SpanProcessor {
    * Writes one batch, then (unless `all`) yields to the event loop before the next, so no single
    * write holds the agent up for long.
    */
-  private drain(all: boolean): void {
+  private drain(all: boolean, final = false): void {
     if (!this.writer || this.closed) return;
     this.pollStatuses();
+    // While another writer holds the lock, only a full flush tries before the backoff says so.
+    if (!all && !this.backoff.ready()) return;
     do {
       if (this.queue.length === 0) return;
       // A full drain blocks anyway (flush, shutdown): bigger transactions commit less often.
       const batch = this.queue.slice(0, all ? this.maxBatchSize * FLUSH_BATCH_FACTOR : this.maxBatchSize);
       const result = this.writer.apply(batch);
-      if (result.error && isBusy(result.error) && this.busyRetries < MAX_BUSY_RETRIES) {
-        // Another writer holds the lock: keep the batch and try again on the next tick.
-        this.busyRetries++;
+      if (result.error && isBusy(result.error) && !final) {
+        // Another writer holds the lock: the rows stay queued (up to the queue bound) and are
+        // tried again after a growing wait, however long the lock lasts.
+        this.lastError = result.error.message;
+        this.scheduleRetry(this.backoff.busy());
         return;
       }
-      this.busyRetries = 0;
+      this.backoff.succeeded();
       this.queue.splice(0, batch.length);
       this.written += result.applied;
       if (result.failed > 0) {

@@ -1,4 +1,4 @@
-import type { Statement } from 'better-sqlite3';
+import type { Statement, Transaction } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 import type { AgentRow, TelemetryRow, WriteOp } from '../spans/rows.js';
 import { syntheticAgentId } from '../spans/mapping.js';
@@ -19,7 +19,7 @@ const TERMINAL = "('completed','failed','terminated')";
  */
 export class SqliteWriter {
   private readonly s: Record<string, Statement>;
-  private readonly batch: (ops: readonly WriteOp[]) => void;
+  private readonly batch: Transaction<(ops: readonly WriteOp[]) => void>;
 
   constructor(readonly db: SqliteDatabase) {
     const p = (sql: string): Statement => db.prepare(sql);
@@ -110,7 +110,10 @@ export class SqliteWriter {
   apply(ops: readonly WriteOp[]): ApplyResult {
     if (ops.length === 0) return { applied: 0, failed: 0 };
     try {
-      this.batch(ops);
+      // IMMEDIATE: the lock is taken (or waited for) up front. A deferred transaction that reads
+      // first fails at its first write with SQLITE_BUSY_SNAPSHOT, no wait, whenever another
+      // process committed in between — that alone dropped rows when processes started together.
+      this.batch.immediate(ops);
       return { applied: ops.length, failed: 0 };
     } catch (err) {
       if (isBusy(err) || !this.db.open) return { applied: 0, failed: ops.length, error: err as Error };
@@ -119,7 +122,7 @@ export class SqliteWriter {
       let first: Error | undefined;
       for (const op of ops) {
         try {
-          this.batch([op]);
+          this.batch.immediate([op]);
         } catch (e) {
           failed++;
           first ??= e as Error;
@@ -296,5 +299,6 @@ function runParams(row: AgentRow, pendingParentId: string | null): Record<string
 
 export function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_BUSY_SNAPSHOT';
+  // SQLITE_BUSY and its extended codes (_SNAPSHOT, _RECOVERY, _TIMEOUT), SQLITE_LOCKED likewise.
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
