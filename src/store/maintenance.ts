@@ -33,6 +33,11 @@ export interface PruneCounts {
 
 const PRUNED = 'SELECT id FROM temp.prune_ids';
 
+/** Agent runs removed per transaction: each transaction holds the write lock for milliseconds, not minutes. */
+export const PRUNE_BATCH = 500;
+/** Rows per transaction for the tables pruned by time alone (ownerless spans, health tables). */
+const ROW_BATCH = 5000;
+
 function tableExists(db: SqliteDatabase, name: string): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
 }
@@ -41,71 +46,102 @@ function columnExists(db: SqliteDatabase, table: string, column: string): boolea
   return db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, column) !== undefined;
 }
 
-/**
- * Deletes every agent run that ended before `cutoff` (epoch seconds) with its telemetry,
- * telemetry_calls, agent_runs and spans, in one transaction. A surviving run whose parent is
- * pruned keeps its plan id and gets parent_id NULL (it becomes a root), so no row points at a
- * missing parent. Spans with no agent that ended before the cut-off go too. `agent_usage` is
- * aggregate history and stays. With `dryRun` nothing is changed and the counts say what would go.
- */
-export function prune(db: SqliteDatabase, cutoff: number, options: { dryRun?: boolean } = {}): PruneCounts {
+/** Fills temp.prune_ids with (up to `limit`, -1 for all) runs that ended before `cutoff`. */
+function choose(db: SqliteDatabase, cutoff: number, limit: number): void {
+  db.exec('CREATE TEMP TABLE IF NOT EXISTS prune_ids (id TEXT PRIMARY KEY)');
+  db.exec('DELETE FROM temp.prune_ids');
+  db.prepare('INSERT INTO temp.prune_ids SELECT id FROM agents WHERE end_time IS NOT NULL AND end_time < ? LIMIT ?').run(cutoff, limit);
+}
+
+const SURVIVES = 'NOT (end_time IS NOT NULL AND end_time < @cutoff)';
+const OWNERLESS_SPANS = 'SELECT rowid FROM spans WHERE agent_id IS NULL AND start_ns < @cutoffNs AND end_ns < @cutoffNs';
+const LOG_FILES = `SELECT DISTINCT log_file AS f FROM agents WHERE id IN (${PRUNED}) AND log_file IS NOT NULL AND log_file <> ''`;
+
+function healthTables(db: SqliteDatabase): [string, string][] {
+  // An older file has no health tables; they are pruned only where they exist.
+  return Object.entries(TIME_PRUNED_TABLES).filter(([table, column]) => tableExists(db, table) && columnExists(db, table, column));
+}
+
+function emptyCounts(cutoff: number): PruneCounts {
+  return { cutoff, agentIds: [], agents: 0, agentRuns: 0, telemetry: 0, telemetryCalls: 0, spans: 0, reparented: 0, health: {}, logFiles: [] };
+}
+
+/** What a prune would remove, read without taking the write lock. */
+function plan(db: SqliteDatabase, cutoff: number): PruneCounts {
   const cutoffNs = BigInt(Math.floor(cutoff)) * 1_000_000_000n;
-  const run = (): PruneCounts => {
-    db.exec('CREATE TEMP TABLE IF NOT EXISTS prune_ids (id TEXT PRIMARY KEY)');
-    db.exec('DELETE FROM temp.prune_ids');
-    db.prepare('INSERT INTO temp.prune_ids SELECT id FROM agents WHERE end_time IS NOT NULL AND end_time < ?').run(cutoff);
-    const logFiles = (
-      db
-        .prepare(
-          `SELECT DISTINCT log_file AS f FROM agents WHERE id IN (${PRUNED}) AND log_file IS NOT NULL AND log_file <> ''
-             AND log_file NOT IN (SELECT log_file FROM agents WHERE log_file IS NOT NULL AND id NOT IN (${PRUNED}))`,
-        )
-        .all() as { f: string }[]
-    ).map((r) => r.f);
-    const agentIds = (db.prepare(PRUNED).all() as { id: string }[]).map((r) => r.id);
-    const counts: PruneCounts = {
-      cutoff,
-      agentIds,
-      agents: 0,
-      agentRuns: 0,
-      telemetry: 0,
-      telemetryCalls: 0,
-      spans: 0,
-      reparented: 0,
-      health: {},
-      logFiles,
-    };
-    counts.telemetryCalls = db
-      .prepare(`DELETE FROM telemetry_calls WHERE telemetry_id IN (SELECT id FROM telemetry WHERE agent_id IN (${PRUNED}))`)
-      .run().changes;
-    counts.telemetry = db.prepare(`DELETE FROM telemetry WHERE agent_id IN (${PRUNED})`).run().changes;
-    counts.spans =
-      db.prepare(`DELETE FROM spans WHERE agent_id IN (${PRUNED})`).run().changes +
-      db.prepare('DELETE FROM spans WHERE agent_id IS NULL AND start_ns < ? AND end_ns < ?').run(cutoffNs, cutoffNs).changes;
-    counts.reparented = db.prepare(`UPDATE agents SET parent_id = NULL WHERE parent_id IN (${PRUNED}) AND id NOT IN (${PRUNED})`).run().changes;
-    counts.agentRuns = db.prepare(`DELETE FROM agent_runs WHERE agent_id IN (${PRUNED})`).run().changes;
-    counts.agents = db.prepare(`DELETE FROM agents WHERE id IN (${PRUNED})`).run().changes;
-    for (const [table, column] of Object.entries(TIME_PRUNED_TABLES)) {
-      // An older file has no health tables; they are pruned only where they exist.
-      if (!tableExists(db, table) || !columnExists(db, table, column)) continue;
-      counts.health[table] = db.prepare(`DELETE FROM "${table}" WHERE "${column}" < ?`).run(cutoff * 1000).changes;
-    }
+  const count = (sql: string, params: Record<string, unknown> = {}): number => db.prepare(`SELECT COUNT(*) FROM (${sql})`).pluck().get(params) as number;
+  return db.transaction(() => {
+    choose(db, cutoff, -1);
+    const counts = emptyCounts(cutoff);
+    counts.agentIds = db.prepare(PRUNED).pluck().all() as string[];
+    counts.logFiles = db.prepare(`${LOG_FILES} AND log_file NOT IN (SELECT log_file FROM agents WHERE log_file IS NOT NULL AND id NOT IN (${PRUNED}))`).pluck().all() as string[];
+    counts.agents = counts.agentIds.length;
+    counts.agentRuns = count(`SELECT 1 FROM agent_runs WHERE agent_id IN (${PRUNED})`);
+    counts.telemetry = count(`SELECT 1 FROM telemetry WHERE agent_id IN (${PRUNED})`);
+    counts.telemetryCalls = count(`SELECT 1 FROM telemetry_calls WHERE telemetry_id IN (SELECT id FROM telemetry WHERE agent_id IN (${PRUNED}))`);
+    counts.spans = count(`SELECT 1 FROM spans WHERE agent_id IN (${PRUNED})`) + count(OWNERLESS_SPANS, { cutoffNs });
+    counts.reparented = count(`SELECT 1 FROM agents WHERE parent_id IN (${PRUNED}) AND id NOT IN (${PRUNED})`);
+    for (const [table, column] of healthTables(db)) counts.health[table] = count(`SELECT 1 FROM "${table}" WHERE "${column}" < @ms`, { ms: cutoff * 1000 });
     db.exec('DROP TABLE temp.prune_ids');
     return counts;
-  };
-  let result: PruneCounts | undefined;
-  const DRY = Symbol('dry-run');
-  const tx = db.transaction(() => {
-    result = run();
-    // A dry run does the same work and rolls it back, so its counts are exactly what a real run would do.
-    if (options.dryRun) throw DRY;
+  })();
+}
+
+/**
+ * Deletes every agent run that ended before `cutoff` (epoch seconds) with its telemetry,
+ * telemetry_calls, agent_runs and spans. A surviving run whose parent is pruned keeps its plan
+ * id and gets parent_id NULL (it becomes a root), so no row points at a missing parent. Spans
+ * with no agent that ended before the cut-off go too. `agent_usage` is aggregate history and
+ * stays. With `dryRun` nothing is changed and the counts say what would go.
+ *
+ * The work is split into transactions of `batchSize` runs (and a few thousand rows for the
+ * tables pruned by time alone), so live agents writing beside a large prune wait milliseconds
+ * for the lock, never the whole prune. Each transaction leaves the database consistent (the
+ * rollup is kept exact by its triggers), so an interrupted prune is simply a smaller one.
+ */
+export function prune(db: SqliteDatabase, cutoff: number, options: { dryRun?: boolean; batchSize?: number } = {}): PruneCounts {
+  if (options.dryRun) return plan(db, cutoff);
+  const batchSize = Math.max(1, options.batchSize ?? PRUNE_BATCH);
+  const cutoffNs = BigInt(Math.floor(cutoff)) * 1_000_000_000n;
+  const counts = emptyCounts(cutoff);
+  const logFiles = new Set<string>();
+  const runs = db.transaction((): number => {
+    choose(db, cutoff, batchSize);
+    const ids = db.prepare(PRUNED).pluck().all() as string[];
+    if (ids.length === 0) return 0;
+    counts.agentIds.push(...ids);
+    for (const f of db.prepare(LOG_FILES).pluck().all() as string[]) logFiles.add(f);
+    counts.telemetryCalls += db
+      .prepare(`DELETE FROM telemetry_calls WHERE telemetry_id IN (SELECT id FROM telemetry WHERE agent_id IN (${PRUNED}))`)
+      .run().changes;
+    counts.telemetry += db.prepare(`DELETE FROM telemetry WHERE agent_id IN (${PRUNED})`).run().changes;
+    counts.spans += db.prepare(`DELETE FROM spans WHERE agent_id IN (${PRUNED})`).run().changes;
+    // Children pruned in a later batch lose their parent link too (the foreign key needs it),
+    // but only the runs that stay are counted as reparented.
+    counts.reparented += db.prepare(`UPDATE agents SET parent_id = NULL WHERE parent_id IN (${PRUNED}) AND id NOT IN (${PRUNED}) AND ${SURVIVES}`).run({ cutoff }).changes;
+    db.prepare(`UPDATE agents SET parent_id = NULL WHERE parent_id IN (${PRUNED}) AND id NOT IN (${PRUNED})`).run();
+    counts.agentRuns += db.prepare(`DELETE FROM agent_runs WHERE agent_id IN (${PRUNED})`).run().changes;
+    counts.agents += db.prepare(`DELETE FROM agents WHERE id IN (${PRUNED})`).run().changes;
+    return ids.length;
   });
-  try {
-    tx.immediate();
-  } catch (err) {
-    if (err !== DRY) throw err;
+  while (runs.immediate() >= batchSize) {
+    /* next batch */
   }
-  return result!;
+  const byRows = db.transaction((sql: string, params: Record<string, unknown>): number => db.prepare(sql).run(params).changes);
+  const inBatches = (sql: string, params: Record<string, unknown>): number => {
+    let total = 0;
+    for (let n = ROW_BATCH; n >= ROW_BATCH; total += n) n = byRows.immediate(sql, params);
+    return total;
+  };
+  counts.spans += inBatches(`DELETE FROM spans WHERE rowid IN (${OWNERLESS_SPANS} LIMIT ${ROW_BATCH})`, { cutoffNs });
+  for (const [table, column] of healthTables(db)) {
+    counts.health[table] = inBatches(`DELETE FROM "${table}" WHERE rowid IN (SELECT rowid FROM "${table}" WHERE "${column}" < @ms LIMIT ${ROW_BATCH})`, { ms: cutoff * 1000 });
+  }
+  // A log file shared with a run that stays is kept.
+  const named = new Set(db.prepare('SELECT DISTINCT log_file FROM agents WHERE log_file IS NOT NULL').pluck().all() as string[]);
+  counts.logFiles = [...logFiles].filter((f) => !named.has(f));
+  db.exec('DROP TABLE IF EXISTS temp.prune_ids');
+  return counts;
 }
 
 export interface FileSizes {
