@@ -83,3 +83,60 @@ export function integrity(path: string): string {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export const CLI = join(ROOT, 'dist/src/cli/main.js');
+
+/** `agentloupe collector` in its own process on a free port; resolves once it listens. */
+export async function startCollectorProcess(db: string, cwd: string, extraArgs: string[] = []): Promise<{ child: Child; url: string }> {
+  const child = start(CLI, ['collector', '--port', '0', '--grpc-port', '0', '--db', db, ...extraArgs], { AGENTLOUPE_LOG: 'silent' }, cwd);
+  await waitFor(child, 'listening on http');
+  const url = /listening on (http:\/\/\S+)/.exec(child.stdout())![1]!;
+  return { child, url };
+}
+
+const { encodeTracesProtobuf } = (await import(pathToFileURL(join(ROOT, 'dist/src/collector/otlp/index.js')).href)) as {
+  encodeTracesProtobuf: (spans: unknown[]) => Uint8Array;
+};
+
+/**
+ * Request number `r` of sender `s`: one agent run with `calls` model calls, every id derived from
+ * (s, r), so a resend is recognisable and every stored row names the request it came from.
+ */
+export function otlpRequest(s: number, r: number, calls = 49): Buffer {
+  const key = s * 1_000_000 + r;
+  const traceId = key.toString(16).padStart(32, '0');
+  const agentSpan = (key * 1000 + 1).toString(16).padStart(16, '0');
+  const agentId = `s${s}-r${r}`;
+  const t0 = 1_760_000_000_000_000_000n + BigInt(key) * 1_000_000_000n;
+  const resource = { 'service.name': 'fault-senders', 'process.pid': 1 };
+  const spans: unknown[] = [];
+  for (let i = 0; i < calls; i++) {
+    spans.push({
+      traceId, spanId: (key * 1000 + 2 + i).toString(16).padStart(16, '0'), parentSpanId: agentSpan, name: 'chat gpt-4o-mini', kind: 2,
+      startTimeUnixNano: t0 + BigInt(i) * 1000n, endTimeUnixNano: t0 + BigInt(i) * 1000n + 500n, statusCode: 0,
+      attributes: {
+        'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o-mini',
+        'gen_ai.usage.input_tokens': 100 + i, 'gen_ai.usage.output_tokens': 20, 'agentloupe.owner.agent_id': agentId,
+        'agentloupe.note': 'x'.repeat(300),
+      },
+      events: [], links: [], resource,
+    });
+  }
+  spans.push({
+    traceId, spanId: agentSpan, name: 'invoke_agent sender', kind: 0, startTimeUnixNano: t0, endTimeUnixNano: t0 + 10_000_000n, statusCode: 1,
+    attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.id': agentId, 'gen_ai.agent.name': 'sender', 'agentloupe.agent.type': 'sender' },
+    events: [], links: [], resource,
+  });
+  return Buffer.from(encodeTracesProtobuf(spans));
+}
+
+/** POSTs one OTLP/HTTP protobuf body; the status and Retry-After, or 0 when the connection failed. */
+export async function post(url: string, body: Buffer): Promise<{ status: number; retryAfter: string | null }> {
+  try {
+    const res = await fetch(`${url}/v1/traces`, { method: 'POST', body, headers: { 'content-type': 'application/x-protobuf' } });
+    await res.arrayBuffer();
+    return { status: res.status, retryAfter: res.headers.get('retry-after') };
+  } catch {
+    return { status: 0, retryAfter: null };
+  }
+}

@@ -1,28 +1,14 @@
-import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { warnOnce } from '../log.js';
 import type { SqliteDatabase } from './database.js';
 
-/**
- * The worker: checkpoints the WAL on its own connection. Kept as source text (an eval worker)
- * so it runs the same from the TypeScript sources and from dist/; better-sqlite3 is loaded from
- * the path this module resolves.
- */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.path, { fileMustExist: true });
-db.pragma('busy_timeout = 1000');
-const checkpoint = () => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy: next round */ } };
-const timer = setInterval(checkpoint, workerData.intervalMs);
-parentPort.on('message', (msg) => {
-  if (msg !== 'stop') return checkpoint();
-  clearInterval(timer);
-  checkpoint();
-  db.close();
-  parentPort.close();
-});
-`;
+/** The worker module; from the TypeScript sources (tests) the built copy in dist/ is used. */
+function workerScript(): string {
+  const here = fileURLToPath(import.meta.url);
+  return here.endsWith('.ts') ? join(dirname(here), '..', '..', 'dist', 'src', 'store', 'checkpoint-worker.js') : join(dirname(here), 'checkpoint-worker.js');
+}
 
 /**
  * Moves WAL checkpoints of a writer connection off the calling thread: SQLite's automatic
@@ -30,12 +16,12 @@ parentPort.on('message', (msg) => {
  * written. If the worker cannot start, the connection keeps SQLite's automatic checkpoints.
  */
 export class Checkpointer {
+  // The WAL bound (wal-keeper.ts) is kept by the worker.
   private worker: Worker | undefined;
 
   constructor(db: SqliteDatabase, path: string, intervalMs = 1000) {
     try {
-      const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-      this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, intervalMs, driver } });
+      this.worker = new Worker(workerScript(), { workerData: { path, intervalMs } });
       this.worker.unref();
       this.worker.on('error', (err) => {
         warnOnce(`checkpoint:${path}`, `WAL checkpoints for ${path} moved back to the writer: ${err.message}`);

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DOCUMENTED_TABLES, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { WAL_LIMITS } from './wal-keeper.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -66,6 +67,8 @@ export function openDatabase(path: string, options: OpenOptions = {}): SqliteDat
       if (!readonly) {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
+        // Each writer trims the WAL back to this size when it restarts (wal-keeper.ts).
+        db.pragma(`journal_size_limit = ${WAL_LIMITS.journalSizeLimit}`);
       }
       checkAndMigrate(db, path, readonly);
     });
