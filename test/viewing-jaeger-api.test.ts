@@ -156,7 +156,7 @@ describe('Jaeger v1 API', () => {
     const missing = await get<JaegerResponse<null>>(`/api/traces/${'f'.repeat(32)}`, 404);
     expect(missing).toEqual({ data: null, total: 0, limit: 0, offset: 0, errors: [{ code: 404, msg: 'trace not found' }] });
     expect((await fetch(`${base}/api/nothing-here`)).status).toBe(404);
-    expect((await fetch(`${base}/api/services`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${base}/api/services`, { method: 'POST' })).status).toBe(405);
   });
 
   it('reports dependencies between services', async () => {

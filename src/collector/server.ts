@@ -168,7 +168,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     },
   });
   const healthHandler = healthRoutes(health);
-  const jaeger = jaegerRoutes(reader);
+  const jaeger = jaegerRoutes(reader, { checkToken: expectedToken, maxBodyBytes });
 
   const pipeline = new ExportPipeline({ queue, spanOps, spanMetrics, ingestMetrics, forwarders, price, decodeLimits: options.decodeLimits });
   const stats = pipeline.stats;
@@ -239,7 +239,9 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       return true;
     }
     if (healthHandler(req, res)) return true;
-    if (path === '/metrics' || path.startsWith('/api/')) {
+    // Every /api/ answer, errors included, is in Jaeger's shape (jaeger-ui prints anything else verbatim).
+    if (jaeger(req, res)) return true;
+    if (path === '/metrics') {
       req.resume();
       if (!bearerMatches(req, expectedToken)) {
         fail(res, 'other', 401, 'missing or wrong bearer token', 'json', { 'www-authenticate': 'Bearer' });
@@ -249,11 +251,8 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
         fail(res, 'other', 405, `use GET for ${path}`, 'json', { allow: 'GET' });
         return true;
       }
-      if (path === '/metrics') {
-        prometheus.getMetricsRequestHandler(req, res);
-        return true;
-      }
-      return jaeger(req, res);
+      prometheus.getMetricsRequestHandler(req, res);
+      return true;
     }
     return false;
   };

@@ -5,6 +5,7 @@
  */
 import type { Attributes, SpanData } from '../../spans/span-data.js';
 import type { SpanRecord } from '../../store/reader.js';
+import { SERVICE_NAME } from '../../semconv.js';
 import { encodeTracesJson, type OtlpJsonTracesRequest } from '../otlp/encode.js';
 
 export function spanDataFromRecord(r: SpanRecord): SpanData {
@@ -43,4 +44,29 @@ export interface V3ErrorResponse {
 
 export function v3Error(httpCode: number, message: string): V3ErrorResponse {
   return { error: { httpCode, message } };
+}
+
+/** A received span as the read layer would return it once stored (the inverse of spanDataFromRecord). */
+export function recordFromSpanData(s: SpanData): SpanRecord {
+  const end = s.endTimeUnixNano ?? s.startTimeUnixNano;
+  const service = s.resource[SERVICE_NAME];
+  return {
+    traceId: s.traceId,
+    spanId: s.spanId,
+    parentSpanId: s.parentSpanId ?? null,
+    name: s.name,
+    kind: s.kind,
+    startNs: s.startTimeUnixNano,
+    endNs: end,
+    durationNs: end > s.startTimeUnixNano ? end - s.startTimeUnixNano : 0n,
+    statusCode: s.statusCode,
+    statusMessage: s.statusMessage ?? null,
+    serviceName: typeof service === 'string' ? service : null,
+    scopeName: s.scopeName ?? null,
+    agentId: null,
+    attributes: s.attributes,
+    events: s.events.map((e) => ({ name: e.name, timeUnixNano: e.timeUnixNano.toString(), attributes: e.attributes })),
+    links: s.links.map((l) => ({ traceId: l.traceId, spanId: l.spanId, attributes: l.attributes })),
+    resource: s.resource,
+  };
 }

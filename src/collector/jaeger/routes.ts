@@ -1,15 +1,20 @@
 /**
  * A Jaeger-compatible query API over the SQLite `spans` table, so Grafana's Jaeger data source
- * and the Jaeger UI can browse local traces with no Jaeger running. `agentloupe collector` mounts
- * it for GET requests under /api/. Shapes follow jaegertracing/jaeger: the v1 HTTP API
+ * and the Jaeger UI (search, trace view, Monitor tab, trace upload) can browse local traces with
+ * no Jaeger running. `agentloupe collector` mounts it under /api/. Shapes follow jaegertracing/jaeger: the v1 HTTP API
  * (cmd/query/app/http_handler.go, internal/uimodel) and the api_v3 HTTP gateway (OTLP JSON in a
  * `{"result": ...}` envelope).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { MonitoringStore } from '../../store/reader.js';
+import type { MonitoringStore, SpanRecord } from '../../store/reader.js';
+import { SpanRateQueries, SpanSampleLimitError } from '../../store/span-rates.js';
 import { TraceQueries, type TraceSearch } from '../../store/trace-queries.js';
+import { BodyError, readBody } from '../body.js';
+import { decodeTraces, OtlpDecodeError } from '../otlp/index.js';
+import type { TokenCheck } from '../token.js';
+import { computeMetrics, MAX_SPANS, MIN_STEP_MS, parseMetricsQuery, sampleRange, type MetricKind } from './metrics.js';
 import { jaegerError, jaegerResponse, spanKindFromName, spanKindName, toJaegerTrace, type JaegerTrace } from './model.js';
-import { toV3Traces, v3Error } from './otlp.js';
+import { recordFromSpanData, toV3Traces, v3Error } from './otlp.js';
 import {
   ParamError,
   parseGoDuration,
@@ -29,16 +34,13 @@ const DAY_NS = 86_400_000_000_000n;
 
 export type JaegerHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-interface Reply {
-  status: number;
-  body: unknown;
-}
+type Reply = JaegerReply;
 
 const ok = (body: unknown): Reply => ({ status: 200, body });
 
-function send(req: IncomingMessage, res: ServerResponse, reply: Reply): void {
+function send(req: IncomingMessage, res: ServerResponse, reply: Reply, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(reply.body);
-  res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
   res.end(req.method === 'HEAD' ? undefined : text);
 }
 
@@ -103,14 +105,44 @@ function v3Search(q: URLSearchParams): TraceSearch {
   };
 }
 
-/**
- * The router: answers GET/HEAD requests for the Jaeger endpoints and returns true; returns false
- * (leaving the response alone) for anything else. It never throws: a failing query is a 500
- * with the reason in Jaeger's error shape.
- */
-export function jaegerRoutes(store: MonitoringStore): JaegerHandler {
+/** The API as plain functions (request in, reply out), so it mounts in any router. */
+export interface JaegerApi {
+  /** A GET (or HEAD) of `path` under /api/; undefined when no endpoint has that path. */
+  get(path: string, query: URLSearchParams): JaegerReply | undefined;
+  /** `POST /api/transform`: an OTLP JSON trace request in, Jaeger's trace model out. */
+  transform(body: Uint8Array): JaegerReply;
+  /** The error answer for `path` in the shape its API family uses (v1 envelope or v3). */
+  error(path: string, status: number, message: string): JaegerReply;
+}
+
+export interface JaegerReply {
+  status: number;
+  body: unknown;
+}
+
+/** Paths answered to POST rather than GET. */
+export const JAEGER_POST_PATHS: ReadonlySet<string> = new Set(['/api/transform']);
+
+function normalisePath(pathname: string): string {
+  return pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
+}
+
+/** Jaeger's API over the read layer. Handlers never throw: failures become error replies. */
+export function jaegerApi(store: MonitoringStore, now: () => number = Date.now): JaegerApi {
   const queries = new TraceQueries(store.db);
+  const rates = new SpanRateQueries(store.db);
   const traces = (ids: readonly string[]): JaegerTrace[] => ids.map((id) => toJaegerTrace(id, store.getTrace(id)));
+  const error = (path: string, status: number, message: string): JaegerReply => ({
+    status,
+    body: path.startsWith('/api/v3/') ? v3Error(status, message) : jaegerError(status, message),
+  });
+
+  const metrics = (kind: MetricKind, q: URLSearchParams): Reply => {
+    const query = parseMetricsQuery(kind, q, now());
+    const { fromNs, toNs } = sampleRange(query);
+    const samples = rates.samples({ services: query.services, kinds: query.kinds, fromNs, toNs, maxRows: MAX_SPANS });
+    return ok(computeMetrics(kind, query, samples));
+  };
 
   const v1 = (path: string, q: URLSearchParams): Reply | undefined => {
     if (path === '/api/services') {
@@ -124,7 +156,7 @@ export function jaegerRoutes(store: MonitoringStore): JaegerHandler {
     }
     if (path === '/api/operations') {
       const service = q.get('service');
-      if (!service) return { status: 400, body: jaegerError(400, 'parameter service is required') };
+      if (!service) return error(path, 400, 'parameter service is required');
       const ops = queries.operations(service, kindParam(q, 'spanKind')).map((o) => ({ name: o.name, spanKind: spanKindName(o.kind) }));
       return ok(jaegerResponse(ops, ops.length));
     }
@@ -138,7 +170,7 @@ export function jaegerRoutes(store: MonitoringStore): JaegerHandler {
     if (m) {
       const id = parseTraceId(decodeURIComponent(m[1]!), 'traceID');
       const trace = toJaegerTrace(id, store.getTrace(id));
-      if (trace.spans.length === 0) return { status: 404, body: jaegerError(404, 'trace not found') };
+      if (trace.spans.length === 0) return error(path, 404, 'trace not found');
       return ok(jaegerResponse([trace]));
     }
     if (path === '/api/dependencies') {
@@ -148,6 +180,9 @@ export function jaegerRoutes(store: MonitoringStore): JaegerHandler {
       const deps = queries.dependencies(end - lookback, end);
       return ok(jaegerResponse(deps, deps.length));
     }
+    m = /^\/api\/metrics\/(latencies|calls|errors)$/.exec(path);
+    if (m) return metrics(m[1] as MetricKind, q);
+    if (path === '/api/metrics/minstep') return ok(jaegerResponse(MIN_STEP_MS));
     return undefined;
   };
 
@@ -166,37 +201,107 @@ export function jaegerRoutes(store: MonitoringStore): JaegerHandler {
     if (m) {
       const id = parseTraceId(decodeURIComponent(m[1]!), 'trace_id');
       const spans = store.getTrace(id);
-      if (spans.length === 0) return { status: 404, body: v3Error(404, 'trace not found') };
+      if (spans.length === 0) return error(path, 404, 'trace not found');
       return ok(toV3Traces(spans));
     }
     return undefined;
   };
 
+  const guarded = (path: string, run: () => Reply | undefined): Reply | undefined => {
+    try {
+      return run();
+    } catch (err) {
+      const status = err instanceof ParamError || err instanceof URIError ? 400 : err instanceof SpanSampleLimitError ? 422 : 500;
+      return error(path, status, err instanceof Error ? err.message : String(err));
+    }
+  };
+
+  return {
+    get: (rawPath, q) => {
+      const path = normalisePath(rawPath);
+      return guarded(path, () => (path.startsWith('/api/v3/') ? v3(path, q) : v1(path, q)));
+    },
+    transform: (body) => guarded('/api/transform', () => transformOtlp(body))!,
+    error,
+  };
+}
+
+/** Jaeger's /api/transform: OTLP JSON (as jaeger-ui's trace upload sends it) -> `{data: [traces]}`. */
+function transformOtlp(body: Uint8Array): Reply {
+  let decoded: ReturnType<typeof decodeTraces>;
+  try {
+    decoded = decodeTraces(body, 'json');
+  } catch (err) {
+    if (err instanceof OtlpDecodeError) throw new ParamError('body', `${err.message}; send an OTLP JSON trace export ({"resourceSpans": [...]})`);
+    throw err;
+  }
+  const byTrace = new Map<string, SpanRecord[]>();
+  for (const span of decoded.spans) {
+    const list = byTrace.get(span.traceId);
+    if (list) list.push(recordFromSpanData(span));
+    else byTrace.set(span.traceId, [recordFromSpanData(span)]);
+  }
+  const data = [...byTrace].map(([id, spans]) => toJaegerTrace(id, spans.sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0))));
+  const response = jaegerResponse(data);
+  if (decoded.rejected > 0) response.errors = decoded.errors.map((msg) => ({ code: 400, msg }));
+  return ok(response);
+}
+
+export interface JaegerRoutesOptions {
+  /** Checks the `authorization` header; default: no token. */
+  checkToken?: TokenCheck;
+  /** Largest /api/transform body. Default 16 MiB. */
+  maxBodyBytes?: number;
+}
+
+/**
+ * Node http adapter: answers every request under /api/ and returns true (a wrong method is
+ * 405, an unknown path 404, both in Jaeger's error shape); returns false for anything else.
+ */
+export function jaegerRoutes(store: MonitoringStore, options: JaegerRoutesOptions = {}): JaegerHandler {
+  const api = jaegerApi(store);
+  const checkToken = options.checkToken ?? ((): boolean => true);
+  const maxBodyBytes = options.maxBodyBytes ?? 16 * 1024 * 1024;
   return (req, res) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
     } catch {
       return false;
     }
-    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+    const path = normalisePath(url.pathname);
     if (!path.startsWith('/api/')) return false;
-    const isV3 = path.startsWith('/api/v3/');
-    let reply: Reply | undefined;
-    try {
-      reply = isV3 ? v3(path, url.searchParams) : v1(path, url.searchParams);
-    } catch (err) {
-      const status = err instanceof ParamError || err instanceof URIError ? 400 : 500;
-      const message = err instanceof Error ? err.message : String(err);
-      reply = { status, body: isV3 ? v3Error(status, message) : jaegerError(status, message) };
+    const reply = (r: JaegerReply, headers: Record<string, string> = {}): void => {
+      try {
+        send(req, res, r, headers);
+      } catch {
+        /* the client went away */
+      }
+    };
+    if (!checkToken(req.headers.authorization)) {
+      req.resume();
+      reply(api.error(path, 401, 'missing or wrong bearer token (Authorization: Bearer <token>)'), { 'www-authenticate': 'Bearer' });
+      return true;
     }
-    if (reply === undefined) return false;
-    try {
-      send(req, res, reply);
-    } catch {
-      /* the client went away */
+    const method = req.method ?? 'GET';
+    if (JAEGER_POST_PATHS.has(path)) {
+      if (method !== 'POST') {
+        req.resume();
+        reply(api.error(path, 405, `use POST for ${path}`), { allow: 'POST' });
+        return true;
+      }
+      readBody(req, maxBodyBytes).then(
+        ({ body }) => reply(api.transform(body)),
+        (err: unknown) => reply(api.error(path, err instanceof BodyError ? err.status : 400, (err as Error).message)),
+      );
+      return true;
     }
+    req.resume();
+    if (method !== 'GET' && method !== 'HEAD') {
+      reply(api.error(path, 405, `use GET for ${path}`), { allow: 'GET, HEAD' });
+      return true;
+    }
+    reply(api.get(path, url.searchParams) ?? api.error(path, 404, `no such endpoint: ${path}`));
     return true;
   };
 }
