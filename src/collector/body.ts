@@ -14,6 +14,42 @@ export class BodyError extends Error {
   }
 }
 
+/** The client went away before its body was complete: nobody is left to answer. */
+export class ClientAborted extends Error {
+  constructor() {
+    super('the client closed the connection before sending the whole body');
+    this.name = 'ClientAborted';
+  }
+}
+
+/** How much of a refused body is read and thrown away so the client can read the answer. */
+const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+const DRAIN_MAX_MS = 10_000;
+
+/**
+ * Reads and discards the rest of a body the server has already answered (413, 503): a client
+ * still writing its body gets EPIPE, not the answer, if the connection is closed under it. Past
+ * a bound (64 MiB or 10 s) the connection is closed anyway.
+ */
+export function drainPolitely(req: IncomingMessage): void {
+  if (req.complete) return;
+  let seen = 0;
+  const cut = (): void => {
+    req.off('data', onData);
+    req.socket.destroy();
+  };
+  const timer = setTimeout(cut, DRAIN_MAX_MS);
+  timer.unref();
+  const onData = (chunk: Buffer): void => {
+    seen += chunk.length;
+    if (seen > DRAIN_MAX_BYTES) cut();
+  };
+  req.on('data', onData);
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
+}
+
 export interface RawBody {
   /** As received (still compressed), for forwarding unchanged. */
   raw: Buffer;
@@ -40,8 +76,6 @@ function readRaw(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
       done = true;
       req.off('data', onData);
       if (err) {
-        // Stop reading the rest: the connection is closed after the answer.
-        req.resume();
         reject(err);
       } else resolve(value!);
     };
@@ -52,8 +86,10 @@ function readRaw(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
     };
     req.on('data', onData);
     req.once('end', () => finish(undefined, Buffer.concat(chunks, size)));
-    req.once('error', (err) => finish(err));
-    req.once('aborted', () => finish(new Error('request aborted')));
+    req.once('error', () => finish(new ClientAborted()));
+    req.once('aborted', () => finish(new ClientAborted()));
+    // 'close' before 'end': the socket went away mid-body.
+    req.once('close', () => finish(new ClientAborted()));
   });
 }
 
@@ -93,7 +129,6 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
   const encoding = encodingOf(req);
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
-    req.resume();
     throw new BodyError(413, `request body of ${declared} bytes is larger than ${maxBytes} bytes (--max-body-bytes)`);
   }
   const raw = await readRaw(req, maxBytes);

@@ -13,7 +13,7 @@ export const COLLECTOR_METRIC = {
 } as const;
 
 /** Why items were dropped: the `agentloupe.collector.reason` attribute. */
-export type DropReason = 'queue_full' | 'write_failed' | 'forward' | 'too_large' | 'bad_request';
+export type DropReason = 'queue_full' | 'write_failed' | 'forward' | 'too_large' | 'bad_request' | 'aborted';
 
 export interface CollectorGauges {
   queueDepth: () => number;

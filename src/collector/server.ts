@@ -23,7 +23,7 @@ import { Checkpointer } from '../store/checkpointer.js';
 import { SpanOwnerLookup } from '../store/span-owners.js';
 import { PriceTable } from '../telemetry/pricing.js';
 import type { Pricing } from '../telemetry/pricing-port.js';
-import { BodyError, readBody } from './body.js';
+import { BodyError, ClientAborted, drainPolitely, readBody } from './body.js';
 import { CollectorMetrics } from './collector-metrics.js';
 import { Forwarder, type ForwarderOptions, type ForwarderStats } from './forwarder.js';
 import { IngestQueue, type IngestQueueStats } from './ingest-queue.js';
@@ -79,6 +79,8 @@ export interface CollectorStats {
   logs: SignalStats;
   /** Requests answered 4xx for bad input (400, 401, 404, 405, 413, 415). */
   badRequests: number;
+  /** Requests whose client disconnected before sending the whole body (not answered, not errors). */
+  aborted: number;
   /** Requests refused with 503 because the write queue was full. */
   refused: number;
   ingest: IngestQueueStats;
@@ -173,6 +175,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   const pipeline = new ExportPipeline({ queue, spanOps, spanMetrics, ingestMetrics, forwarders, price, decodeLimits: options.decodeLimits });
   const stats = pipeline.stats;
   let badRequests = 0;
+  let aborted = 0;
 
   const fail = (res: ServerResponse, signal: OtlpSignal | 'other', status: number, message: string, ct: OtlpContentType = 'json', extra: Record<string, string> = {}): void => {
     if (status < 500) badRequests++;
@@ -208,9 +211,19 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     try {
       ({ raw, body, encoding } = await readBody(req, maxBodyBytes));
     } catch (err) {
+      if (err instanceof ClientAborted) {
+        // Not an error of ours and nobody to answer: counted, not logged as a failure.
+        aborted++;
+        ingestMetrics.dropped(signal, 'aborted', 1);
+        return;
+      }
       if (err instanceof BodyError) {
         ingestMetrics.dropped(signal, err.status === 413 ? 'too_large' : 'bad_request', 1);
-        return fail(res, signal, err.status, err.message, ct, err.status === 413 ? { connection: 'close' } : {});
+        // The answer first, then the rest of the body is read and discarded, so a client still
+        // sending reads a 413 instead of a broken pipe.
+        fail(res, signal, err.status, err.message, ct);
+        drainPolitely(req);
+        return;
       }
       throw err;
     }
@@ -322,6 +335,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       metrics: { ...stats.metrics },
       logs: { ...stats.logs },
       badRequests,
+      aborted,
       refused: pipeline.refused,
       ingest: queue.stats(),
       forward: forwarders.map((f) => f.stats()),

@@ -619,13 +619,20 @@ function convertSpan(v: unknown, resource: Attributes, sc: Scope, ctx: Ctx): Spa
   const code = enumNumber(status?.code, STATUS_CODE_NAMES, 'status.code');
   const statusMessage = status ? str(status.message, 'status.message') : '';
   const end = uint64(s.endTimeUnixNano, 'endTimeUnixNano');
+  const start = uint64(s.startTimeUnixNano, 'startTimeUnixNano');
+  // Checked before any row is built, so a bad time rejects the span whole (partial success)
+  // instead of failing its span row after its telemetry row was written.
+  if (start > INT64_MAX || end > INT64_MAX) {
+    throw new InvalidItem(`${start > INT64_MAX ? 'start' : 'end'}TimeUnixNano ${start > INT64_MAX ? start : end} is past 2^63-1 ns (the year 2262); send Unix epoch nanoseconds`);
+  }
+  if (end !== 0n && end < start) throw new InvalidItem(`the span ends (${end}) before it starts (${start}); check the sender's clock or its time units`);
 
   const span: SpanData = {
     traceId,
     spanId,
     name: capString(str(s.name, 'name'), ctx),
     kind: apiSpanKind(enumNumber(s.kind, SPAN_KIND_NAMES, 'kind')),
-    startTimeUnixNano: uint64(s.startTimeUnixNano, 'startTimeUnixNano'),
+    startTimeUnixNano: start,
     statusCode: code >= 0 && code <= 2 ? code : 0,
     attributes: attributes(s.attributes, ctx, 'attributes'),
     events,
