@@ -19,38 +19,37 @@ if (serve) {
   for (const worker of ['planner', 'developer', 'tester', 'reviewer']) monitor.heartbeat(`demo-${worker}`, { type: 'demo-agent' });
 }
 
+// Each simulated call takes the time its span says: the work sleeps, then records that duration.
+const call = async (run, usage, ms) => {
+  await sleep(ms);
+  run.recordUsage({ ...usage, durationMs: ms });
+};
+const tool = (run, spec, ms) => run.withTool(spec, () => sleep(ms));
+
 await monitor.withAgent({ type: 'planner', name: 'planner', planId, category: 'orchestration' }, async (planner) => {
-  await sleep(30);
-  planner.recordUsage({
+  await call(planner, {
     provider: 'anthropic', model: 'claude-sonnet-4-5', inputTokens: 12_400, outputTokens: 1_850,
-    cacheReadTokens: 9_800, cacheCreationTokens: 1_200, durationMs: 2_300,
-  });
-  planner.recordTool({ name: 'read_file', args: { path: 'src/app.ts' }, approved: true, approvalType: 'auto', durationMs: 4 });
+    cacheReadTokens: 9_800, cacheCreationTokens: 1_200,
+  }, 230);
+  await tool(planner, { name: 'read_file', args: { path: 'src/app.ts' }, approved: true, approvalType: 'auto' }, 4);
 
   await Promise.all([
     monitor.withAgent({ type: 'developer', category: 'engineering' }, async (dev) => {
-      await sleep(60);
-      dev.recordUsage({
-        provider: 'openai', model: 'gpt-4o-2024-08-06', inputTokens: 8_200, outputTokens: 2_400,
-        cacheReadTokens: 4_096, durationMs: 3_100,
-      });
-      dev.recordTool({ name: 'bash', args: { cmd: 'npm test', env: { API_TOKEN: 'not-stored' } }, approved: true, approvalType: 'policy', durationMs: 1_250 });
+      await call(dev, { provider: 'openai', model: 'gpt-4o-2024-08-06', inputTokens: 8_200, outputTokens: 2_400, cacheReadTokens: 4_096 }, 310);
+      await tool(dev, { name: 'bash', args: { cmd: 'npm test', env: { API_TOKEN: 'not-stored' } }, approved: true, approvalType: 'policy' }, 125);
       await monitor.withAgent({ type: 'documenter', category: 'engineering' }, async (doc) => {
-        await sleep(20);
-        doc.recordUsage({ provider: 'openai', model: 'gpt-4o-mini', inputTokens: 3_100, outputTokens: 900, durationMs: 800 });
+        await call(doc, { provider: 'openai', model: 'gpt-4o-mini', inputTokens: 3_100, outputTokens: 900 }, 80);
         // A self-hosted model with no price in the table: stored and shown as "unpriced", not as $0.
-        doc.recordUsage({ provider: 'vllm', model: 'qwen3-coder-30b', inputTokens: 2_200, outputTokens: 400, durationMs: 650 });
+        await call(doc, { provider: 'vllm', model: 'qwen3-coder-30b', inputTokens: 2_200, outputTokens: 400 }, 65);
       });
     }),
     monitor.withAgent({ type: 'tester', category: 'engineering' }, async (tester) => {
-      await sleep(45);
-      tester.recordUsage({ provider: 'openai', model: 'o4-mini', inputTokens: 5_000, outputTokens: 3_200, reasoningTokens: 2_048, durationMs: 4_200 });
-      tester.recordTool({ name: 'run_tests', args: { suite: 'unit' }, approved: true, approvalType: 'user', durationMs: 2_900 });
+      await call(tester, { provider: 'openai', model: 'o4-mini', inputTokens: 5_000, outputTokens: 3_200, reasoningTokens: 2_048 }, 420);
+      await tool(tester, { name: 'run_tests', args: { suite: 'unit' }, approved: true, approvalType: 'user' }, 290);
     }),
     monitor
       .withAgent({ type: 'reviewer', category: 'quality' }, async (reviewer) => {
-        await sleep(25);
-        reviewer.recordUsage({ provider: 'anthropic', model: 'claude-haiku-4-5', inputTokens: 6_000, outputTokens: 700, cacheReadTokens: 5_200, durationMs: 900 });
+        await call(reviewer, { provider: 'anthropic', model: 'claude-haiku-4-5', inputTokens: 6_000, outputTokens: 700, cacheReadTokens: 5_200 }, 90);
         reviewer.recordTool({ name: 'git_push', args: { branch: 'main' }, approved: false, approvalType: 'policy' });
         throw new Error('lint failed: 3 problems in src/app.ts');
       })

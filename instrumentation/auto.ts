@@ -6,7 +6,7 @@ import { warnOnce } from '../src/log.js';
 import { installChildProcessPropagation, ENV_BAGGAGE, ENV_TRACEPARENT, ENV_TRACESTATE } from './child-process.js';
 import { readConfig, type AutoConfig } from './config.js';
 import { installFetchCapture } from './fetch-capture.js';
-import { installProcessHooks, settlesWithin, withTimeout, SIGNAL_FLUSH_TIMEOUT_MS } from './process-hooks.js';
+import { installProcessHooks, withTimeout, SIGNAL_FLUSH_TIMEOUT_MS } from './process-hooks.js';
 import { RootRunContextManager } from './root-context.js';
 
 /** What `agentloupe/register` set up in this process. */
@@ -38,9 +38,10 @@ function contextFromEnv(env: NodeJS.ProcessEnv): Context {
 }
 
 /**
- * Builds the SDK from the environment and instruments the process: tracer and meter providers
- * (OTEL_* with the spec's defaults: OTLP/HTTP traces and metrics), the SQLite mirror, a root agent
- * run, model-call capture on fetch, context into child processes, flush on every exit path.
+ * Builds the SDK from the environment and instruments the process: tracer and meter providers,
+ * the SQLite mirror, a root agent run, model-call capture on fetch, context into child
+ * processes, flush on every exit path. Local first: OTLP exporters only when OTEL_*_EXPORTER or
+ * an OTLP endpoint asks for them. The app's own createMonitor() joins this monitor.
  * Idempotent: a second call (the hook given twice) returns the first setup.
  */
 export function startAutoInstrumentation(env: NodeJS.ProcessEnv = process.env): AutoInstrumentation | undefined {
@@ -51,7 +52,7 @@ export function startAutoInstrumentation(env: NodeJS.ProcessEnv = process.env): 
   const config = readConfig(env);
   if (config.disabled) return undefined;
 
-  const monitor = createMonitor({ db: config.db, defaultTracesExporter: 'otlp', defaultMetricsExporter: 'otlp' });
+  const monitor = createMonitor({ db: config.db, origin: 'the register hook' });
   const parentContext = contextFromEnv(env);
   const attached = config.attachRunId !== undefined;
   const root = context.with(parentContext, () =>
@@ -83,19 +84,25 @@ export function startAutoInstrumentation(env: NodeJS.ProcessEnv = process.env): 
     void monitor.sqlite?.forceFlush();
   };
 
+  // Under `agentloupe run`, that process says once what could not be exported.
+  const sayExportProblem = (problem: string | undefined): void => {
+    if (problem !== undefined && !attached) warnOnce('auto:exit-flush', problem);
+  };
   undo.push(
     installProcessHooks({
       finish: async (code) => {
         endRoot(code);
-        // SQLite is written synchronously inside the flush; only exporters can take time. An OTLP
-        // endpoint that is down is retried for ~10 s, which would hold the app's exit hostage.
-        if (!(await settlesWithin(monitor.forceFlush(), SIGNAL_FLUSH_TIMEOUT_MS))) {
-          warnOnce(
-            'auto:exit-flush',
-            `exporters did not finish within ${SIGNAL_FLUSH_TIMEOUT_MS} ms (is anything listening at ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'}?); exiting without them. The SQLite mirror has everything. Run \`agentloupe collector\`, or set OTEL_TRACES_EXPORTER=none and OTEL_METRICS_EXPORTER=none.`,
-          );
-          process.exit();
+        // SQLite is written synchronously; only exporters can take time, and at most the bound:
+        // one attempt each, none to an endpoint already found down.
+        const done = await monitor.shutdownWithin(SIGNAL_FLUSH_TIMEOUT_MS);
+        if (done) {
+          sayExportProblem(monitor.exportProblem());
+          return;
         }
+        sayExportProblem(
+          `exporters did not finish within ${SIGNAL_FLUSH_TIMEOUT_MS} ms (is the OTLP endpoint at ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'} answering?); exiting without them. The SQLite database has everything.`,
+        );
+        process.exit();
       },
       finishSync: (code) => {
         endRoot(code);
@@ -107,7 +114,7 @@ export function startAutoInstrumentation(env: NodeJS.ProcessEnv = process.env): 
           root.terminate(`received ${signal}`, code);
         }
         flushSync();
-        await monitor.forceFlush();
+        await monitor.shutdownWithin(SIGNAL_FLUSH_TIMEOUT_MS);
       },
       flush: () => withTimeout(monitor.forceFlush(), SIGNAL_FLUSH_TIMEOUT_MS),
       crash: (error) => {

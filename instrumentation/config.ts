@@ -1,5 +1,5 @@
 import { basename, extname } from 'node:path';
-import { defaultDbPath } from '../src/store/database.js';
+import { dbFromEnv } from '../src/store/database.js';
 
 /** What the register hook is asked to do, read once from the environment. */
 export interface AutoConfig {
@@ -36,12 +36,11 @@ export function scriptName(argv: readonly string[] = process.argv): string {
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = process.argv): AutoConfig {
-  const dbSetting = nonEmpty(env.AGENTLOUPE_DB);
   const agentType = nonEmpty(env.AGENTLOUPE_AGENT_TYPE) ?? scriptName(argv);
   const max = Number(env.AGENTLOUPE_CAPTURE_CONTENT_MAX_BYTES);
   return {
     disabled: truthy(env.OTEL_SDK_DISABLED),
-    db: dbSetting !== undefined && /^(off|false|none|0)$/i.test(dbSetting) ? false : defaultDbPath(env),
+    db: dbFromEnv(env),
     agentType,
     agentName: nonEmpty(env.AGENTLOUPE_AGENT_NAME) ?? agentType,
     planId: nonEmpty(env.AGENTLOUPE_PLAN_ID),

@@ -1,5 +1,5 @@
 import { context, propagation, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
-import type { AgentRun, UsageInput } from '../src/agents/agent-run.js';
+import type { AgentRun, ModelCallHandle, UsageInput } from '../src/agents/agent-run.js';
 import { warnOnce } from '../src/log.js';
 import * as A from '../src/semconv.js';
 import { safeParseUsage, StreamTextUsageParser, type StreamFraming } from '../src/telemetry/parsers.js';
@@ -20,6 +20,11 @@ type Fetch = typeof globalThis.fetch;
 export const ORIGINAL_FETCH_KEY = Symbol.for('agentloupe.fetch.original');
 /** The capturing fetch, for fetch references taken before it was installed. */
 export const CAPTURING_FETCH_KEY = Symbol.for('agentloupe.fetch.capturing');
+
+/** True when some agentloupe copy in this process already captures model calls on fetch. */
+export function isCapturing(): boolean {
+  return typeof (globalThis as unknown as Record<symbol, unknown>)[CAPTURING_FETCH_KEY] === 'function';
+}
 
 /** Non-streamed bodies kept for their usage; bigger ones are passed on unread. */
 const MAX_BUFFERED_BODY = 16 * 1024 * 1024;
@@ -158,7 +163,7 @@ export function installFetchCapture(options: FetchCaptureOptions): () => void {
   }
   const content = { capture: options.captureContent, maxBytes: options.maxContentBytes };
 
-  const record = (run: AgentRun, request: LlmRequest, foreign: Span | undefined, usage: ParsedUsage, outcome: TapOutcome, extra: Attributes, durationMs: number): void => {
+  const record = (run: AgentRun, call: ModelCallHandle | undefined, request: LlmRequest, foreign: Span | undefined, usage: ParsedUsage, outcome: TapOutcome, extra: Attributes, durationMs: number): void => {
     const partial = usage.partial || outcome !== 'complete';
     const attributes: Attributes = {
       ...extra,
@@ -186,6 +191,7 @@ export function installFetchCapture(options: FetchCaptureOptions): () => void {
     if (usage.model !== undefined) input.responseModel = usage.model;
     // The SDK ends its own span after the body's end, which is when we get here.
     if (foreign !== undefined) run.recordUsageOn(foreign, input);
+    else if (call !== undefined) call.end(input);
     else run.recordUsage(input);
   };
 
@@ -193,31 +199,51 @@ export function installFetchCapture(options: FetchCaptureOptions): () => void {
     let ctx: Context;
     let request: LlmRequest | undefined;
     let sendInit = init;
+    let run: AgentRun | undefined;
+    let foreign: Span | undefined;
+    let call: ModelCallHandle | undefined;
     try {
       ctx = context.active();
-      sendInit = withTraceHeaders(input, init, ctx);
       const url = urlOf(input);
       if (url !== undefined) request = recognizeRequest(url, methodOf(input, init), init?.body, content);
+      if (request !== undefined) {
+        run = options.runFor(ctx);
+        foreign = sdkCallSpan(ctx);
+        if (foreign !== undefined && run !== undefined) {
+          foreign.setAttributes({ [A.AGENTLOUPE_OWNER_AGENT_ID]: run.id, [A.GEN_AI_AGENT_NAME]: run.name });
+        } else if (run !== undefined && typeof run.beginModelCall === 'function') {
+          // The call's span opens before the request, so the request's traceparent is the call's.
+          call = run.beginModelCall({ provider: request.match.provider, model: request.model ?? 'unknown', operation: request.operation });
+        }
+      }
+      sendInit = withTraceHeaders(input, init, call?.context ?? ctx);
     } catch (err) {
       warnOnce('capture:request', `could not inspect an outgoing request: ${(err as Error).message}`);
+      call?.abandon();
       return original(input, init);
     }
     if (request === undefined) return original(input, sendInit);
 
-    const run = options.runFor(ctx);
-    const foreign = sdkCallSpan(ctx);
-    if (foreign !== undefined && run !== undefined) {
-      foreign.setAttributes({ [A.AGENTLOUPE_OWNER_AGENT_ID]: run.id, [A.GEN_AI_AGENT_NAME]: run.name });
-    }
-    const response = await original(input, sendInit);
+    let response: Response;
     try {
-      if (run === undefined || response.body === null || response.status < 200 || response.status >= 300) return response;
+      response = await original(input, sendInit);
+    } catch (err) {
+      call?.abandon();
+      throw err;
+    }
+    try {
+      if (run === undefined || response.body === null || response.status < 200 || response.status >= 300) {
+        call?.abandon();
+        return response;
+      }
       const req = request;
+      const owner = run;
       const observer = new ResponseObserver(
         req,
         framingOf(req, response.headers.get('content-type') ?? ''),
         (usage, outcome, extra, durationMs) => {
-          if (usage !== undefined) record(run, req, foreign, usage, outcome, extra, durationMs);
+          if (usage !== undefined) record(owner, call, req, foreign, usage, outcome, extra, durationMs);
+          else call?.abandon();
         },
         content,
       );
@@ -233,6 +259,7 @@ export function installFetchCapture(options: FetchCaptureOptions): () => void {
       return wrapped;
     } catch (err) {
       warnOnce('capture:response', `could not observe a model response: ${(err as Error).message}`);
+      call?.abandon();
       return response;
     }
   };

@@ -14,24 +14,14 @@ export interface ProcessLifecycle {
   crash(error: unknown): void;
 }
 
-/** Longest wait for exporters when a signal is about to end the process. */
+/** Longest wait for exporters when the process ends (loop drained, or a signal): the documented exit bound. */
 export const SIGNAL_FLUSH_TIMEOUT_MS = 2000;
 
-/** True when `work` settled within `ms`; false when the time ran out first. */
-export function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-    timer.unref();
-  });
-  return Promise.race([work.then(() => true, () => true), timeout]).finally(() => clearTimeout(timer));
-}
-
+/** Waits for `work`, at most `ms`. The timer holds the loop: exports no longer do (src/agents/otlp-export.ts). */
 export function withTimeout(work: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, ms);
-    timer.unref();
   });
   return Promise.race([work.catch(() => undefined), timeout]).finally(() => clearTimeout(timer));
 }

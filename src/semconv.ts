@@ -143,6 +143,11 @@ export const AGENTLOUPE_ENGINE_ID = 'agentloupe.engine.id';
 export const AGENTLOUPE_TOOL_APPROVED = 'agentloupe.tool.approved';
 export const AGENTLOUPE_TOOL_APPROVAL_TYPE = 'agentloupe.tool.approval_type';
 export const AGENTLOUPE_CALL_PARTIAL = 'agentloupe.call.partial';
+/**
+ * On a model or tool span whose caller-given duration would have started it before its agent
+ * run: the span is clamped to start with the run, and the caller's figure (ms) is kept here.
+ */
+export const AGENTLOUPE_REPORTED_DURATION_MS = 'agentloupe.call.reported_duration_ms';
 
 /** Name of the span event that records an agent status change. */
 export const STATUS_EVENT = 'agentloupe.agent.status_change';

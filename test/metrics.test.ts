@@ -35,8 +35,10 @@ describe('metric instruments', () => {
     const { exporter, url } = await mountedExporter();
     const monitor = createMonitor({ db: join(tempDir(), 'm.db'), registerGlobal: false, metricReaders: [exporter] });
     await monitor.withAgent({ type: 'planner', name: 'planner' }, async (planner) => {
-      planner.recordUsage({ provider: 'anthropic', model: 'claude-sonnet-4-5', inputTokens: 1500, outputTokens: 800, cacheReadTokens: 200, cacheCreationTokens: 100, durationMs: 1200 });
-      planner.recordUsage({ provider: 'openai', model: 'o4-mini', inputTokens: 100, outputTokens: 300, reasoningTokens: 256, durationMs: 300 });
+      // A record is never back-dated before its run's start: the run lives longer than the durations given.
+      await new Promise((r) => setTimeout(r, 160));
+      planner.recordUsage({ provider: 'anthropic', model: 'claude-sonnet-4-5', inputTokens: 1500, outputTokens: 800, cacheReadTokens: 200, cacheCreationTokens: 100, durationMs: 120 });
+      planner.recordUsage({ provider: 'openai', model: 'o4-mini', inputTokens: 100, outputTokens: 300, reasoningTokens: 256, durationMs: 30 });
       planner.recordUsage({ provider: 'acme', model: 'mystery-1', inputTokens: 10, outputTokens: 10 });
       planner.recordTool({ name: 'bash', approved: true, approvalType: 'policy', durationMs: 50 });
       planner.recordTool({ name: 'git_push', approved: false, approvalType: 'user' });
@@ -54,8 +56,8 @@ describe('metric instruments', () => {
     expect(find(samples, 'gen_ai_client_token_usage_sum', { gen_ai_token_type: 'input', gen_ai_provider_name: 'anthropic', gen_ai_request_model: 'claude-sonnet-4-5', gen_ai_operation_name: 'chat' })[0]?.value).toBe(1500);
     expect(find(samples, 'gen_ai_client_token_usage_sum', { gen_ai_token_type: 'output', gen_ai_provider_name: 'openai' })[0]?.value).toBe(300);
     expect(find(samples, 'gen_ai_client_token_usage_bucket', { gen_ai_token_type: 'input', le: '1024' })).not.toHaveLength(0);
-    expect(find(samples, 'gen_ai_client_operation_duration_sum', { gen_ai_provider_name: 'anthropic' })[0]?.value).toBeCloseTo(1.2, 5);
-    expect(find(samples, 'gen_ai_client_operation_duration_bucket', { le: '1.28', gen_ai_provider_name: 'anthropic' })[0]?.value).toBe(1);
+    expect(find(samples, 'gen_ai_client_operation_duration_sum', { gen_ai_provider_name: 'anthropic' })[0]?.value).toBeCloseTo(0.12, 5);
+    expect(find(samples, 'gen_ai_client_operation_duration_bucket', { le: '0.16', gen_ai_provider_name: 'anthropic' })[0]?.value).toBe(1);
 
     // token counters by kind, cost, unpriced
     const tok = (kind: string, provider: string): number | undefined =>

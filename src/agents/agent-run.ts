@@ -5,6 +5,7 @@ import type { AgentStatus } from '../spans/rows.js';
 import type { TelemetryHooks, TelemetryRecord } from '../telemetry/hooks.js';
 import type { Pricing } from '../telemetry/pricing-port.js';
 import { writeUsageAttributes } from '../spans/usage-attributes.js';
+import { nowMs } from './clock.js';
 import { redactArgs } from './redact.js';
 
 export interface UsageInput {
@@ -24,7 +25,10 @@ export interface UsageInput {
   engineId?: string;
   /** A cost known from elsewhere (USD); skips the price table. */
   costUsd?: number;
-  /** How long the call took; the span is back-dated by this much. */
+  /**
+   * How long the call took; the span is back-dated by this much, but never to before its agent
+   * run started (then the figure is kept as `agentloupe.call.reported_duration_ms`).
+   */
   durationMs?: number;
   /** The call was cut off before its usage arrived. */
   partial?: boolean;
@@ -45,6 +49,7 @@ export interface ToolInput {
   engineId?: string;
   /** `gen_ai.tool.type`: function, extension, datastore. */
   type?: string;
+  /** How long the tool ran; bounded by the run's start as for `UsageInput.durationMs`. */
   durationMs?: number;
   /** The tool failed: message or error. */
   error?: unknown;
@@ -58,6 +63,25 @@ export interface RunServices {
   hooks: TelemetryHooks;
   /** Keeps hook work visible to shutdown. */
   track(work: Promise<unknown>): void;
+}
+
+/** What a model call is known to be before its answer arrives (see `AgentRun.beginModelCall`). */
+export interface ModelCallRequest {
+  provider: string;
+  model: string;
+  operation?: string;
+}
+
+/**
+ * A model call whose span is open while the request is in flight, so that the request can carry
+ * the call's own trace context. `end` records it exactly as `recordUsage` would; `abandon` drops
+ * it (a call that returned no usage leaves no span and no row).
+ */
+export interface ModelCallHandle {
+  /** The context whose active span is the call's span (inject it into the request). */
+  readonly context: Context;
+  end(usage: UsageInput): void;
+  abandon(): void;
 }
 
 const AGENT_RUN_KEY = Symbol.for('agentloupe.agent-run');
@@ -90,6 +114,10 @@ export class AgentRun {
   readonly span: Span;
   private currentStatus: AgentStatus = 'starting';
 
+  /**
+   * `startedMs`: when the run's span started (epoch ms, `nowMs()` clock); records are never
+   * back-dated before it. Undefined for a run another process records (`attachAgent`).
+   */
   constructor(
     readonly id: string,
     readonly name: string,
@@ -98,6 +126,7 @@ export class AgentRun {
     readonly parentId: string | undefined,
     span: Span,
     private readonly services: RunServices,
+    readonly startedMs?: number,
   ) {
     this.span = span;
   }
@@ -154,7 +183,14 @@ export class AgentRun {
   recordUsage(usage: UsageInput): void {
     try {
       const record = this.usageRecord(usage);
-      this.emit(record, usage.durationMs, (r, start, end) => this.writeUsageSpan(r, usage, start, end));
+      this.emit(record, usage.durationMs, (r, times) => {
+        const span = this.services.tracer.startSpan(
+          `${modelOperation(usage.operation)} ${r.model ?? usage.model}`,
+          { kind: SpanKind.CLIENT, startTime: times.start, attributes: this.usageAttributes(r, usage, times) },
+          this.childContext(),
+        );
+        span.end(times.end);
+      });
     } catch (err) {
       diag.warn(`agentloupe: recordUsage failed: ${errorMessage(err)}`);
     }
@@ -184,6 +220,42 @@ export class AgentRun {
     }
   }
 
+  /**
+   * Opens a model call's span now, before its request is sent, so that the request's
+   * `traceparent` names the call (a provider's or proxy's server span then hangs off the call,
+   * not off the agent). Never throws.
+   */
+  beginModelCall(request: ModelCallRequest): ModelCallHandle {
+    const operation = modelOperation(request.operation);
+    const start = nowMs();
+    const span = this.services.tracer.startSpan(
+      `${operation} ${request.model}`,
+      { kind: SpanKind.CLIENT, startTime: start, attributes: { [A.GEN_AI_OPERATION_NAME]: operation, [A.GEN_AI_PROVIDER_NAME]: request.provider, [A.GEN_AI_REQUEST_MODEL]: request.model } },
+      this.childContext(),
+    );
+    let settled = false;
+    return {
+      context: trace.setSpan(this.childContext(), span),
+      end: (usage) => {
+        if (settled) return;
+        settled = true;
+        try {
+          this.emit(this.usageRecord(usage), undefined, (r, times) => {
+            span.setAttributes(this.usageAttributes(r, usage, times));
+            span.updateName(`${modelOperation(usage.operation)} ${r.model ?? usage.model}`);
+            span.end(times.end);
+          }, start);
+        } catch (err) {
+          diag.warn(`agentloupe: recording a model call failed: ${errorMessage(err)}`);
+        }
+      },
+      abandon: () => {
+        // Never ended, so never exported or stored: the SDK keeps no reference to it.
+        settled = true;
+      },
+    };
+  }
+
   /** Records one tool call: an `execute_tool` span under this run and a telemetry row. */
   recordTool(tool: ToolInput): void {
     try {
@@ -204,7 +276,7 @@ export class AgentRun {
         costUsd: 0,
         priced: true,
       };
-      this.emit(record, tool.durationMs, (r, start, end) => this.writeToolSpan(r, tool, start, end));
+      this.emit(record, tool.durationMs, (r, times) => this.writeToolSpan(r, tool, times));
     } catch (err) {
       diag.warn(`agentloupe: recordTool failed: ${errorMessage(err)}`);
     }
@@ -212,13 +284,13 @@ export class AgentRun {
 
   /** Runs `fn` as a timed tool call; a throw marks the call failed and is rethrown. */
   async withTool<T>(tool: Omit<ToolInput, 'durationMs' | 'error'>, fn: () => Promise<T> | T): Promise<T> {
-    const started = performance.now();
+    const started = nowMs();
     try {
       const result = await fn();
-      this.recordTool({ ...tool, durationMs: performance.now() - started });
+      this.recordTool({ ...tool, durationMs: nowMs() - started });
       return result;
     } catch (err) {
-      this.recordTool({ ...tool, durationMs: performance.now() - started, error: err });
+      this.recordTool({ ...tool, durationMs: nowMs() - started, error: err });
       throw err;
     }
   }
@@ -249,15 +321,26 @@ export class AgentRun {
     };
   }
 
-  /** Runs the telemetry hooks (which may change the record), then writes it. */
-  private emit(record: TelemetryRecord, durationMs: number | undefined, write: (r: TelemetryRecord, start: number, end: number) => void): void {
-    const end = Date.now();
-    const start = end - Math.max(0, durationMs ?? 0);
+  /**
+   * Runs the telemetry hooks (which may change the record), then writes it. The record ends now
+   * and starts `durationMs` earlier, but never before this run started: a caller's duration that
+   * would cross the run's start is clamped, and kept in `times.reportedMs`.
+   */
+  private emit(record: TelemetryRecord, durationMs: number | undefined, write: (r: TelemetryRecord, times: RecordTimes) => void, startMs?: number): void {
+    const end = nowMs();
+    const requested = Number.isFinite(durationMs) ? Math.max(0, durationMs!) : 0;
+    let start = startMs ?? end - requested;
+    const times: RecordTimes = { start, end };
+    if (this.startedMs !== undefined && start < this.startedMs) {
+      start = Math.min(this.startedMs, end);
+      times.start = start;
+      if (durationMs !== undefined) times.reportedMs = requested;
+    }
     const outcome = this.services.hooks.runTelemetry(record);
     if (outcome instanceof Promise) {
-      this.services.track(outcome.then((r) => write(r, start, end)));
+      this.services.track(outcome.then((r) => write(r, times)));
     } else {
-      write(outcome, start, end);
+      write(outcome, times);
     }
   }
 
@@ -265,9 +348,8 @@ export class AgentRun {
     return trace.setSpan(context.active(), this.span);
   }
 
-  private writeUsageSpan(r: TelemetryRecord, u: UsageInput, start: number, end: number): void {
-    // Only the model-call operations: anything else would not be read back as a model call.
-    const operation = u.operation !== undefined && A.MODEL_CALL_OPERATIONS.has(u.operation) ? u.operation : A.OP_CHAT;
+  private usageAttributes(r: TelemetryRecord, u: UsageInput, times: RecordTimes): Attributes {
+    const operation = modelOperation(u.operation);
     const attributes: Attributes = {
       ...u.attributes,
       [A.GEN_AI_OPERATION_NAME]: operation,
@@ -278,15 +360,11 @@ export class AgentRun {
       [A.GEN_AI_AGENT_NAME]: this.name,
     };
     writeUsageAttributes(r, attributes);
-    const span = this.services.tracer.startSpan(
-      `${operation} ${r.model ?? u.model}`,
-      { kind: SpanKind.CLIENT, attributes, startTime: start },
-      this.childContext(),
-    );
-    span.end(end);
+    if (times.reportedMs !== undefined) attributes[A.AGENTLOUPE_REPORTED_DURATION_MS] = times.reportedMs;
+    return attributes;
   }
 
-  private writeToolSpan(r: TelemetryRecord, t: ToolInput, start: number, end: number): void {
+  private writeToolSpan(r: TelemetryRecord, t: ToolInput, times: RecordTimes): void {
     const attributes: Attributes = {
       ...t.attributes,
       [A.GEN_AI_OPERATION_NAME]: A.OP_EXECUTE_TOOL,
@@ -300,14 +378,15 @@ export class AgentRun {
     if (r.toolApproved !== undefined) attributes[A.AGENTLOUPE_TOOL_APPROVED] = r.toolApproved;
     if (r.toolApprovalType) attributes[A.AGENTLOUPE_TOOL_APPROVAL_TYPE] = r.toolApprovalType;
     if (r.engineId) attributes[A.AGENTLOUPE_ENGINE_ID] = r.engineId;
-    const span = this.services.tracer.startSpan(`${A.OP_EXECUTE_TOOL} ${t.name}`, { kind: SpanKind.INTERNAL, attributes, startTime: start }, this.childContext());
+    if (times.reportedMs !== undefined) attributes[A.AGENTLOUPE_REPORTED_DURATION_MS] = times.reportedMs;
+    const span = this.services.tracer.startSpan(`${A.OP_EXECUTE_TOOL} ${t.name}`, { kind: SpanKind.INTERNAL, attributes, startTime: times.start }, this.childContext());
     if (t.error !== undefined) {
       const message = errorMessage(t.error);
       if (t.error instanceof Error) span.recordException(t.error);
       span.setAttribute(A.ERROR_TYPE, t.error instanceof Error ? t.error.name : 'tool_error');
       span.setStatus({ code: SpanStatusCode.ERROR, message });
     }
-    span.end(end);
+    span.end(times.end);
   }
 
   private canEnd(action: string): boolean {
@@ -318,15 +397,29 @@ export class AgentRun {
     return true;
   }
 
-  private setStatus(status: AgentStatus): void {
+  private setStatus(status: AgentStatus, at = nowMs()): void {
     this.currentStatus = status;
-    this.span.addEvent(A.STATUS_EVENT, { [A.AGENTLOUPE_AGENT_STATUS]: status });
+    this.span.addEvent(A.STATUS_EVENT, { [A.AGENTLOUPE_AGENT_STATUS]: status }, at);
   }
 
   private finish(status: AgentStatus): void {
-    this.setStatus(status);
+    const at = nowMs();
+    this.setStatus(status, at);
     this.span.setAttribute(A.AGENTLOUPE_AGENT_STATUS, status);
     this.services.hooks.runLifecycle(status === 'completed' ? 'agentComplete' : 'agentFail', this);
-    this.span.end();
+    this.span.end(at);
   }
+}
+
+interface RecordTimes {
+  /** Epoch ms (`nowMs()` clock). */
+  start: number;
+  end: number;
+  /** The caller's duration, when it was clamped to the run's start. */
+  reportedMs?: number;
+}
+
+/** Only the model-call operations: anything else would not be read back as a model call. */
+function modelOperation(operation: string | undefined): string {
+  return operation !== undefined && A.MODEL_CALL_OPERATIONS.has(operation) ? operation : A.OP_CHAT;
 }

@@ -9,7 +9,7 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { randomBytes } from 'node:crypto';
 import { warnOnce } from '../log.js';
 import * as A from '../semconv.js';
-import { defaultDbPath } from '../store/database.js';
+import { dbFromEnv } from '../store/database.js';
 import { SqliteSpanProcessor } from '../store/sqlite-span-processor.js';
 import { TelemetryHooks, type TelemetryHooksOptions } from '../telemetry/hooks.js';
 import type { Pricing } from '../telemetry/pricing-port.js';
@@ -23,37 +23,58 @@ import { HealthMonitor, type HealthMonitorOptions } from '../health/health-monit
 import { sqliteProcessorSource } from '../health/checks/exporter.js';
 import type { HeartbeatInput } from '../health/heartbeats.js';
 import { traceExportersFromEnv } from './trace-exporters.js';
+import { nowMs } from './clock.js';
+import { holdingLoop, type ExportGate } from './otlp-export.js';
+import { installFetchCapture, isCapturing } from '../../instrumentation/fetch-capture.js';
+import { readConfig } from '../../instrumentation/config.js';
 
 export interface MonitorOptions {
   /** `service.name` of the resource; default `OTEL_SERVICE_NAME`, else the SDK default. */
   serviceName?: string;
-  /** Database path, or false for no SQLite mirror. Default `AGENTLOUPE_DB` or `.agentloupe/monitoring.db`. */
+  /**
+   * Database path, or false for no SQLite mirror. Default `AGENTLOUPE_DB` (off, false, none or 0
+   * turn it off), else `.agentloupe/monitoring.db`.
+   */
   db?: string | false;
   /**
    * Use this tracer provider instead of building one. The provider must then carry a
-   * SqliteSpanProcessor itself for the SQLite mirror (see the README).
+   * SqliteSpanProcessor itself for the SQLite mirror (see docs/instrument.md). Such a monitor is
+   * private: it does not join, nor become, the process's shared monitor.
    */
   tracerProvider?: TracerProvider;
   /**
    * Metric instruments are created on this provider. Default: a provider agentloupe builds when
-   * `OTEL_METRICS_EXPORTER` or `metricReaders` asks for one, else the global provider.
+   * `OTEL_METRICS_EXPORTER`, an OTLP endpoint or `metricReaders` asks for one, else the global provider.
    */
   meterProvider?: MeterProvider;
   /** Readers for the meter provider agentloupe builds (e.g. a PrometheusExporter you mount yourself). */
   metricReaders?: IMetricReader[];
   /** More processors for the provider agentloupe builds, e.g. a BatchSpanProcessor with an OTLP exporter. */
   spanProcessors?: SpanProcessor[];
-  /** Register the built provider, context manager and W3C propagators globally. Default true. */
+  /**
+   * Register the built provider, context manager and W3C propagators globally. Default true. A
+   * global monitor is the process's one monitor: a later createMonitor() (or one inside a process
+   * started with `--import agentloupe/register`) joins it instead of building a second SDK. False
+   * gives a private monitor (tests, several databases in one process).
+   */
   registerGlobal?: boolean;
   /** Prices; default the built-in table merged with `AGENTLOUPE_PRICING`. */
   pricing?: Pricing;
   hooks?: TelemetryHooksOptions;
   /** Extra resource attributes. */
   resourceAttributes?: Attributes;
-  /** `OTEL_TRACES_EXPORTER` when unset: 'none' for library use; the register hook uses the spec's 'otlp'. */
+  /**
+   * Capture model calls made with fetch (the OpenAI, Anthropic and Gemini SDKs, or by hand) as
+   * chat spans under the current agent run, as the register hook does. Default false. Content
+   * (prompts and answers) only with AGENTLOUPE_CAPTURE_CONTENT=true.
+   */
+  captureLlmCalls?: boolean;
+  /** `OTEL_TRACES_EXPORTER` when it is unset and no OTLP endpoint is configured. Default 'none'. */
   defaultTracesExporter?: string;
-  /** `OTEL_METRICS_EXPORTER` when unset: 'none' for library use; the register hook uses the spec's 'otlp'. */
+  /** `OTEL_METRICS_EXPORTER` when it is unset and no OTLP endpoint is configured. Default 'none'. */
   defaultMetricsExporter?: string;
+  /** Who builds this monitor, named when a later createMonitor() joins it. */
+  origin?: string;
 }
 
 export interface AgentOptions {
@@ -84,8 +105,136 @@ export function newAgentId(type: string): string {
 }
 
 /**
+ * What every global Monitor of a process shares: one tracer provider, one meter provider, one
+ * SQLite writer, one set of exporters and one service name. Kept on globalThis, because the
+ * register hook and the app may load different copies of this package.
+ */
+export interface SharedMonitor {
+  readonly version: 1;
+  readonly origin: string;
+  readonly tracerProvider: TracerProvider;
+  readonly meterProvider: MeterProvider;
+  readonly sqlite: SqliteSpanProcessor | undefined;
+  readonly prometheus: PrometheusExporter | undefined;
+  readonly db: string | false;
+  readonly serviceName: string | undefined;
+  readonly pricing: Pricing;
+  /** One per OTLP exporter: did its endpoint answer. */
+  readonly gates: readonly ExportGate[];
+  /** Monitors using it; the last one to shut down stops it. */
+  handles: number;
+  flush(): Promise<void>;
+  /** Stops everything (once); later calls return the same promise. */
+  stop(): Promise<void>;
+}
+
+const SHARED_KEY = Symbol.for('agentloupe.process-monitor');
+
+function sharedMonitor(): SharedMonitor | undefined {
+  const found = (globalThis as unknown as Record<symbol, SharedMonitor | undefined>)[SHARED_KEY];
+  return found?.version === 1 ? found : undefined;
+}
+
+function publish(shared: SharedMonitor | undefined): void {
+  (globalThis as unknown as Record<symbol, SharedMonitor | undefined>)[SHARED_KEY] = shared;
+}
+
+/** A monitor's SDK, built from its options and the OTEL_* environment. */
+function buildShared(options: MonitorOptions, db: string | false, pricing: Pricing, shareable: boolean): SharedMonitor {
+  const price = (usage: TokenUsage, model: string | undefined, engineId: string | undefined): CostResult => pricing.cost(usage, { model, engineId });
+  const register = options.registerGlobal ?? true;
+  const resource = defaultResource()
+    .merge(detectResources({ detectors: [envDetector] }))
+    .merge(
+      resourceFromAttributes({
+        ...(options.serviceName ? { [A.SERVICE_NAME]: options.serviceName } : {}),
+        [A.PROCESS_PID]: process.pid,
+        ...options.resourceAttributes,
+      }),
+    );
+  const gates: ExportGate[] = [];
+  const envReaders = options.meterProvider ? { readers: [], prometheus: undefined, gates: [] } : metricReadersFromEnv(process.env, options.defaultMetricsExporter);
+  gates.push(...envReaders.gates);
+  const readers = [...envReaders.readers, ...(options.metricReaders ?? [])];
+  let meterProvider: MeterProvider;
+  let ownedMeterProvider: SdkMeterProvider | undefined;
+  if (options.meterProvider) {
+    meterProvider = options.meterProvider;
+  } else if (readers.length > 0) {
+    ownedMeterProvider = new SdkMeterProvider({ resource, readers });
+    if (register) metrics.setGlobalMeterProvider(ownedMeterProvider);
+    meterProvider = ownedMeterProvider;
+  } else {
+    meterProvider = metrics.getMeterProvider();
+  }
+
+  let tracerProvider: TracerProvider;
+  let ownedProvider: NodeTracerProvider | undefined;
+  let sqlite: SqliteSpanProcessor | undefined;
+  if (options.tracerProvider) {
+    tracerProvider = options.tracerProvider;
+  } else {
+    sqlite = db === false ? undefined : new SqliteSpanProcessor({ path: db, price });
+    const exporters = traceExportersFromEnv(process.env, options.defaultTracesExporter);
+    gates.push(...exporters.gates);
+    ownedProvider = new NodeTracerProvider({
+      resource,
+      spanProcessors: [
+        ...(sqlite ? [sqlite] : []),
+        new MetricsSpanProcessor(meterProvider.getMeter('agentloupe'), price),
+        ...exporters.processors,
+        ...(options.spanProcessors ?? []),
+      ],
+    });
+    if (register) ownedProvider.register();
+    tracerProvider = ownedProvider;
+  }
+  let stopping: Promise<void> | undefined;
+  const shared: SharedMonitor = {
+    version: 1,
+    origin: options.origin ?? 'an earlier createMonitor()',
+    tracerProvider,
+    meterProvider,
+    sqlite,
+    prometheus: envReaders.prometheus,
+    db,
+    serviceName: options.serviceName ?? process.env.OTEL_SERVICE_NAME,
+    pricing,
+    gates,
+    handles: 0,
+    async flush() {
+      if (ownedProvider) await ownedProvider.forceFlush();
+      else await sqlite?.forceFlush();
+      await ownedMeterProvider?.forceFlush();
+    },
+    stop() {
+      stopping ??= (async () => {
+        if (shareable && sharedMonitor() === shared) publish(undefined);
+        if (ownedProvider) await ownedProvider.shutdown();
+        await ownedMeterProvider?.shutdown();
+      })();
+      return stopping;
+    },
+  };
+  return shared;
+}
+
+/** The options a joining createMonitor() cannot apply: the shared monitor is already built. */
+function ignoredWhenJoining(options: MonitorOptions, shared: SharedMonitor): string[] {
+  const ignored: string[] = [];
+  if (options.db !== undefined && options.db !== shared.db) ignored.push(`db (${String(options.db)})`);
+  if (options.serviceName !== undefined && options.serviceName !== shared.serviceName) ignored.push(`serviceName (${options.serviceName})`);
+  if (options.meterProvider) ignored.push('meterProvider');
+  if (options.metricReaders?.length) ignored.push('metricReaders');
+  if (options.spanProcessors?.length) ignored.push('spanProcessors');
+  if (options.resourceAttributes && Object.keys(options.resourceAttributes).length > 0) ignored.push('resourceAttributes');
+  return ignored;
+}
+
+/**
  * The entry point: agent runs as OTel spans, mirrored into SQLite, with token and cost
- * accounting. Build one per process with `createMonitor()`.
+ * accounting. `createMonitor()` gives the process's monitor (a second call, or a call inside a
+ * process started with `--import agentloupe/register`, shares the first one's SDK).
  */
 export class Monitor {
   readonly tracer: Tracer;
@@ -97,69 +246,48 @@ export class Monitor {
   readonly meterProvider: MeterProvider;
   /** The Prometheus exporter from `OTEL_METRICS_EXPORTER=prometheus`, if any. */
   readonly prometheus: PrometheusExporter | undefined;
-  private readonly ownedProvider: NodeTracerProvider | undefined;
-  private readonly ownedMeterProvider: SdkMeterProvider | undefined;
+  /** True when this monitor joined one that already ran in the process (the hook's, or an earlier createMonitor()). */
+  readonly joined: boolean;
+  private readonly shared: SharedMonitor;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly services: RunServices;
   private stopped = false;
   private healthMonitor: HealthMonitor | undefined;
   private readonly healthOptions: HealthMonitorOptions;
+  private uncapture: (() => void) | undefined;
 
   constructor(options: MonitorOptions = {}) {
     this.hooks = new TelemetryHooks(options.hooks);
-    this.pricing = options.pricing ?? pricingFromEnv();
-    const pricing = this.pricing;
-    const price = (usage: TokenUsage, model: string | undefined, engineId: string | undefined): CostResult => pricing.cost(usage, { model, engineId });
-    const register = options.registerGlobal ?? true;
-    const resource = defaultResource()
-      .merge(detectResources({ detectors: [envDetector] }))
-      .merge(
-        resourceFromAttributes({
-          ...(options.serviceName ? { [A.SERVICE_NAME]: options.serviceName } : {}),
-          [A.PROCESS_PID]: process.pid,
-          ...options.resourceAttributes,
-        }),
-      );
-
-    const envReaders = options.meterProvider ? { readers: [], prometheus: undefined } : metricReadersFromEnv(process.env, options.defaultMetricsExporter);
-    const readers = [...envReaders.readers, ...(options.metricReaders ?? [])];
-    this.prometheus = envReaders.prometheus;
-    if (options.meterProvider) {
-      this.meterProvider = options.meterProvider;
-    } else if (readers.length > 0) {
-      this.ownedMeterProvider = new SdkMeterProvider({ resource, readers });
-      if (register) metrics.setGlobalMeterProvider(this.ownedMeterProvider);
-      this.meterProvider = this.ownedMeterProvider;
+    const shareable = options.tracerProvider === undefined && (options.registerGlobal ?? true);
+    const existing = shareable ? sharedMonitor() : undefined;
+    if (existing !== undefined) {
+      const ignored = ignoredWhenJoining(options, existing);
+      if (ignored.length > 0) {
+        warnOnce(
+          'monitor:join',
+          `createMonitor() joined the monitor this process already has (${existing.origin}): one tracer provider, database (${existing.db === false ? 'off' : existing.db}), exporters and service name per process; ignored: ${ignored.join(', ')}`,
+        );
+      }
+      this.shared = existing;
+      this.pricing = options.pricing ?? existing.pricing;
     } else {
-      this.meterProvider = metrics.getMeterProvider();
+      this.pricing = options.pricing ?? pricingFromEnv();
+      this.shared = buildShared(options, options.db ?? dbFromEnv(), this.pricing, shareable);
+      if (shareable) publish(this.shared);
     }
-
-    if (options.tracerProvider) {
-      this.tracerProvider = options.tracerProvider;
-      this.ownedProvider = undefined;
-      this.sqlite = undefined;
-    } else {
-      this.sqlite = options.db === false ? undefined : new SqliteSpanProcessor({ path: options.db ?? defaultDbPath(), price });
-      const provider = new NodeTracerProvider({
-        resource,
-        spanProcessors: [
-          ...(this.sqlite ? [this.sqlite] : []),
-          new MetricsSpanProcessor(this.meterProvider.getMeter('agentloupe'), price),
-          ...traceExportersFromEnv(process.env, options.defaultTracesExporter),
-          ...(options.spanProcessors ?? []),
-        ],
-      });
-      if (register) provider.register();
-      this.ownedProvider = provider;
-      this.tracerProvider = provider;
-    }
+    this.shared.handles++;
+    this.joined = existing !== undefined;
+    this.tracerProvider = this.shared.tracerProvider;
+    this.meterProvider = this.shared.meterProvider;
+    this.sqlite = this.shared.sqlite;
+    this.prometheus = this.shared.prometheus;
     ensureContextManager();
     this.tracer = this.tracerProvider.getTracer('agentloupe');
     this.healthOptions = {
       meterProvider: this.meterProvider,
       tracer: this.tracer,
-      db: options.db === false ? false : options.db ?? defaultDbPath(),
-      serviceName: options.serviceName ?? process.env.OTEL_SERVICE_NAME,
+      db: this.shared.db,
+      serviceName: this.shared.serviceName,
       exportSources: this.sqlite ? [sqliteProcessorSource(this.sqlite)] : [],
     };
     this.services = {
@@ -168,6 +296,18 @@ export class Monitor {
       hooks: this.hooks,
       track: (work) => this.track(work),
     };
+    if (options.captureLlmCalls) this.uncapture = this.captureLlmCalls();
+  }
+
+  /** Model calls through fetch become chat spans of the current run (unless the register hook already does it). */
+  private captureLlmCalls(): (() => void) | undefined {
+    if (isCapturing()) return undefined;
+    const config = readConfig(process.env);
+    return installFetchCapture({
+      runFor: (ctx) => agentRunFromContext(ctx),
+      captureContent: config.captureContent,
+      maxContentBytes: config.maxContentBytes,
+    });
   }
 
   /**
@@ -221,8 +361,9 @@ export class Monitor {
     if (options.logFile) attributes[A.AGENTLOUPE_LOG_FILE] = options.logFile;
     if (options.description) attributes[A.GEN_AI_AGENT_DESCRIPTION] = options.description;
     const parentContext = parentRun ? trace.setSpan(active, parentRun.span) : active;
-    const span = this.tracer.startSpan(`${A.OP_INVOKE_AGENT} ${name}`, { kind: SpanKind.INTERNAL, attributes }, parentContext);
-    const run = new AgentRun(id, name, type, planId, parentId, span, this.services);
+    const startedMs = nowMs();
+    const span = this.tracer.startSpan(`${A.OP_INVOKE_AGENT} ${name}`, { kind: SpanKind.INTERNAL, attributes, startTime: startedMs }, parentContext);
+    const run = new AgentRun(id, name, type, planId, parentId, span, this.services, startedMs);
     this.hooks.runLifecycle('agentStart', run);
     return run;
   }
@@ -259,39 +400,69 @@ export class Monitor {
 
   /** Writes everything recorded so far (SQLite and exporters). */
   async forceFlush(): Promise<void> {
-    await this.settlePending();
-    if (this.ownedProvider) await this.ownedProvider.forceFlush();
-    else await this.sqlite?.forceFlush();
-    await this.healthMonitor?.flush();
-    await this.ownedMeterProvider?.forceFlush();
+    await holdingLoop(
+      (async () => {
+        await this.settlePending();
+        await this.shared.flush();
+        await this.healthMonitor?.flush();
+      })(),
+    );
   }
 
   /**
-   * Flushes and stops, waiting at most `timeoutMs` for exporters (SQLite is written at once).
-   * Resolves false when exporters were still busy, e.g. retrying an OTLP endpoint that is down.
+   * Stops the process's monitor (every createMonitor() handle, and the register hook's), waiting
+   * at most `timeoutMs` for exporters: SQLite is written at once, and exporters make one attempt
+   * each, none to an endpoint already found down. Resolves false when exporters were still busy
+   * (e.g. an endpoint that accepts connections but does not answer). For exit paths.
    */
   async shutdownWithin(timeoutMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-      timer.unref();
-    });
-    try {
-      return await Promise.race([this.shutdown().then(() => true, () => true), late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    for (const gate of this.shared.gates) gate.final = true;
+    this.stopped = true;
+    const work = (async () => {
+      await this.settlePending();
+      await this.healthMonitor?.shutdown();
+      this.uncapture?.();
+      await this.shared.stop();
+    })().then(
+      () => true,
+      () => true,
+    );
+    return settlesWithin(work, timeoutMs);
   }
 
-  /** Flushes and stops. Call once, before the process exits. */
+  /**
+   * Flushes and releases this monitor; the last monitor of the process to shut down stops the
+   * shared SDK (a monitor that joined the register hook's only flushes: the hook stops it at exit).
+   */
   async shutdown(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await this.settlePending();
-    // Health first: its last status-change spans still reach the exporters.
-    await this.healthMonitor?.shutdown();
-    if (this.ownedProvider) await this.ownedProvider.shutdown();
-    await this.ownedMeterProvider?.shutdown();
+    await holdingLoop(
+      (async () => {
+        await this.settlePending();
+        // Health first: its last status-change spans still reach the exporters.
+        await this.healthMonitor?.shutdown();
+        this.uncapture?.();
+        this.shared.handles--;
+        if (this.shared.handles <= 0) {
+          for (const gate of this.shared.gates) gate.final = true;
+          await this.shared.stop();
+        } else {
+          await this.shared.flush();
+        }
+      })(),
+    );
+  }
+
+  /**
+   * One line on what the exporters could not send (an OTLP endpoint that is down), or undefined
+   * when everything went out.
+   */
+  exportProblem(): string | undefined {
+    const failed = this.shared.gates.filter((g) => g.failed > 0);
+    if (failed.length === 0) return undefined;
+    const where = [...new Set(failed.map((g) => `${g.url} (${g.lastError ?? 'failed'})`))].join(', ');
+    return `could not export to ${where}; the SQLite database has everything. Start \`agentloupe collector\`, or unset OTEL_EXPORTER_OTLP_ENDPOINT / set OTEL_TRACES_EXPORTER=none and OTEL_METRICS_EXPORTER=none.`;
   }
 
   private track(work: Promise<unknown>): void {
@@ -302,6 +473,15 @@ export class Monitor {
   private async settlePending(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
+}
+
+/** True when `work` settled within `ms`; the timer holds the loop, so an exit path really waits. */
+export function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  return Promise.race([work.then(() => true, () => true), timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -2,6 +2,7 @@ import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { ConsoleMetricExporter, PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetry/sdk-metrics';
 import { warnOnce } from '../log.js';
+import { ExportGate, exporterNames, loopFree, otlpUrl, unrefAgent } from '../agents/otlp-export.js';
 
 export const DEFAULT_PROMETHEUS_PORT = 9464;
 export const DEFAULT_PROMETHEUS_HOST = 'localhost';
@@ -10,6 +11,8 @@ export interface EnvMetricReaders {
   readers: IMetricReader[];
   /** The Prometheus exporter, when one was configured (its `getMetricsRequestHandler` mounts on any server). */
   prometheus?: PrometheusExporter;
+  /** One per OTLP exporter: whether its endpoint answered (for the exit message). */
+  gates: ExportGate[];
 }
 
 function positiveInt(value: string | undefined, name: string, fallback: number): number {
@@ -24,16 +27,14 @@ function positiveInt(value: string | undefined, name: string, fallback: number):
  * Metric readers for `OTEL_METRICS_EXPORTER` (comma-separated: prometheus, otlp, console, none)
  * with the variables' documented defaults: the Prometheus endpoint on
  * `OTEL_EXPORTER_PROMETHEUS_HOST`:`OTEL_EXPORTER_PROMETHEUS_PORT` (localhost:9464) at /metrics,
- * OTLP/HTTP every `OTEL_METRIC_EXPORT_INTERVAL` ms (60000).
+ * OTLP/HTTP every `OTEL_METRIC_EXPORT_INTERVAL` ms (60000). Unset, OTLP is used only when an
+ * OTLP endpoint is configured (local-first, see `exporterNames`).
  */
-export function metricReadersFromEnv(env: NodeJS.ProcessEnv = process.env, fallback = 'none'): EnvMetricReaders {
-  const names = (env.OTEL_METRICS_EXPORTER ?? fallback)
-    .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter((s) => s !== '');
-  const out: EnvMetricReaders = { readers: [] };
+export function metricReadersFromEnv(env: NodeJS.ProcessEnv = process.env, fallback?: string): EnvMetricReaders {
+  const names = exporterNames(env, 'metrics', fallback);
+  const out: EnvMetricReaders = { readers: [], gates: [] };
   const interval = positiveInt(env.OTEL_METRIC_EXPORT_INTERVAL, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
-  for (const name of new Set(names)) {
+  for (const name of names) {
     if (name === 'none') continue;
     if (name === 'prometheus') {
       const port = positiveInt(env.OTEL_EXPORTER_PROMETHEUS_PORT, 'OTEL_EXPORTER_PROMETHEUS_PORT', DEFAULT_PROMETHEUS_PORT);
@@ -43,7 +44,10 @@ export function metricReadersFromEnv(env: NodeJS.ProcessEnv = process.env, fallb
       });
       out.readers.push(out.prometheus);
     } else if (name === 'otlp') {
-      out.readers.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: interval }));
+      const gate = new ExportGate('metrics', otlpUrl(env, 'metrics'));
+      out.gates.push(gate);
+      const exporter = loopFree(new OTLPMetricExporter({ httpAgentOptions: unrefAgent }), gate);
+      out.readers.push(new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: Math.max(1, interval) }));
     } else if (name === 'console') {
       out.readers.push(new PeriodicExportingMetricReader({ exporter: new ConsoleMetricExporter(), exportIntervalMillis: interval }));
     } else {

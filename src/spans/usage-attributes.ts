@@ -15,8 +15,9 @@ export function writeUsageAttributes(r: TelemetryRecord, into: Attributes): Attr
   into[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = r.cacheReadTokens;
   into[A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = r.cacheCreationTokens;
   into[A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = r.reasoningTokens;
-  into[A.AGENTLOUPE_COST_USD] = r.costUsd;
-  if (!r.priced) into[A.AGENTLOUPE_COST_UNPRICED] = true;
+  // An unknown price is not a real $0: no cost attribute at all, only the unpriced flag.
+  if (r.priced) into[A.AGENTLOUPE_COST_USD] = r.costUsd;
+  else into[A.AGENTLOUPE_COST_UNPRICED] = true;
   if (r.partial) into[A.AGENTLOUPE_CALL_PARTIAL] = true;
   if (r.engineId) into[A.AGENTLOUPE_ENGINE_ID] = r.engineId;
   return into;

@@ -19,6 +19,16 @@ export class StoreError extends Error {
   }
 }
 
+/** True for the `AGENTLOUPE_DB` values that turn the database off: off, false, none, 0. */
+export function isDbOff(setting: string | undefined): boolean {
+  return setting !== undefined && /^(off|false|none|0)$/i.test(setting.trim());
+}
+
+/** The database `AGENTLOUPE_DB` asks for: a path (default `.agentloupe/monitoring.db`), or false when it says off. */
+export function dbFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string | false {
+  return isDbOff(env.AGENTLOUPE_DB) ? false : defaultDbPath(env, cwd);
+}
+
 /** `AGENTLOUPE_DB` when set, else `.agentloupe/monitoring.db` under the current directory. */
 export function defaultDbPath(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
   const fromEnv = env.AGENTLOUPE_DB;

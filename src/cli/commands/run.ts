@@ -10,6 +10,7 @@ import { createMonitor } from '../../agents/monitor.js';
 import * as A from '../../semconv.js';
 import { childContextEnv } from '../../../instrumentation/child-process.js';
 import { resolveDbPath, UsageError } from '../context.js';
+import { isDbOff } from '../../store/database.js';
 
 interface RunOptions {
   type?: string;
@@ -90,12 +91,11 @@ Examples:
 const EXPORT_WAIT_MS = 2000;
 
 async function runCommand(command: string, args: string[], opts: RunOptions): Promise<number> {
-  const dbSetting = process.env.AGENTLOUPE_DB?.trim();
-  const dbOff = opts.db === undefined && dbSetting !== undefined && /^(off|false|none|0)$/i.test(dbSetting);
+  const dbOff = opts.db === undefined && isDbOff(process.env.AGENTLOUPE_DB);
   const dbPath = dbOff ? undefined : resolveDbPath(opts.db);
   const type = opts.type ?? basename(command);
   const name = opts.name ?? type;
-  const monitor = createMonitor({ db: dbPath ?? false, defaultTracesExporter: 'otlp', defaultMetricsExporter: 'none' });
+  const monitor = createMonitor({ db: dbPath ?? false, origin: 'agentloupe run' });
   const logs = new LogManager(join(dirname(dbPath ?? resolveDbPath(undefined)), 'logs'));
 
   const run = monitor.startAgent({ type, name, ...(opts.plan ? { planId: opts.plan } : {}), description: [command, ...args].join(' ').slice(0, 500) });
@@ -189,10 +189,11 @@ async function runCommand(command: string, args: string[], opts: RunOptions): Pr
     else run.fail(`exited with code ${exitCode}`, exitCode);
   }
   // The run is in the database at once; an OTLP endpoint that is down must not hold the exit up.
-  if (!(await monitor.shutdownWithin(EXPORT_WAIT_MS)) && process.env.AGENTLOUPE_LOG !== 'silent') {
-    process.stderr.write(
-      `agentloupe: could not export the run's spans within ${EXPORT_WAIT_MS} ms (is anything listening at ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'}?); they are in the database. Start \`agentloupe collector\` or set OTEL_TRACES_EXPORTER=none.\n`,
-    );
-  }
+  // One line for the run and its command (the command's own hook stays quiet about it).
+  const done = await monitor.shutdownWithin(EXPORT_WAIT_MS);
+  const problem = done
+    ? monitor.exportProblem()
+    : `could not export the run's spans within ${EXPORT_WAIT_MS} ms (is the OTLP endpoint at ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'} answering?); they are in the database.`;
+  if (problem !== undefined && process.env.AGENTLOUPE_LOG !== 'silent') process.stderr.write(`agentloupe: ${problem}\n`);
   return exitCode;
 }
