@@ -1,5 +1,6 @@
 import { detectProviderFromPath, type PathMatch } from '../src/telemetry/parsers.js';
 import * as A from '../src/semconv.js';
+import { inputMessages, messagesJson, outputMessages } from '../src/telemetry/content.js';
 
 /** A request recognised as a model call, by its path (never its host). */
 export interface LlmRequest {
@@ -12,7 +13,7 @@ export interface LlmRequest {
   serverPort: number;
   /** `gen_ai.operation.name`: chat, text_completion, embeddings or generate_content. */
   operation: string;
-  /** Prompt JSON, capped; only when content capture is on. */
+  /** The prompt as `gen_ai.input.messages` JSON, capped; only when content capture is on. */
   input?: string;
 }
 
@@ -45,33 +46,11 @@ function bodyJson(body: unknown): Record<string, unknown> | undefined {
   }
 }
 
-/** `text` cut to at most `maxBytes` UTF-8 bytes (roughly: cut by characters, then marked). */
-export function capText(text: string, maxBytes: number): string {
-  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
-  const cut = Buffer.from(text, 'utf8').subarray(0, Math.max(0, maxBytes - 3)).toString('utf8');
-  // A multi-byte character cut in half decodes as U+FFFD; drop it.
-  return `${cut.replace(/\uFFFD$/, '')}…`;
-}
-
-const PROMPT_FIELDS = ['system', 'systemInstruction', 'instructions', 'messages', 'input', 'prompt', 'contents'];
-
-function promptOf(json: Record<string, unknown>, maxBytes: number): string | undefined {
-  const picked: Record<string, unknown> = {};
-  for (const key of PROMPT_FIELDS) if (json[key] !== undefined) picked[key] = json[key];
-  if (Object.keys(picked).length === 0) return undefined;
-  return capText(JSON.stringify(picked), maxBytes);
-}
-
-const COMPLETION_FIELDS = ['choices', 'content', 'candidates', 'output', 'message', 'response', 'data'];
-
-/** The completion part of a non-streamed response body, capped; for content capture. */
+/** The completion of a non-streamed response body as `gen_ai.output.messages` JSON, capped; for content capture. */
 export function completionOf(json: unknown, maxBytes: number): string | undefined {
-  if (typeof json !== 'object' || json === null) return undefined;
-  const obj = json as Record<string, unknown>;
-  const picked: Record<string, unknown> = {};
-  for (const key of COMPLETION_FIELDS) if (obj[key] !== undefined) picked[key] = obj[key];
-  if (Object.keys(picked).length === 0) return undefined;
-  return capText(JSON.stringify(picked), maxBytes);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;
+  const messages = outputMessages(json as Record<string, unknown>);
+  return messages === undefined ? undefined : messagesJson(messages, maxBytes);
 }
 
 /**
@@ -98,8 +77,8 @@ export function recognizeRequest(url: URL, method: string, body: unknown, conten
     operation: operationOfPath(url.pathname),
   };
   if (content.capture && json !== undefined) {
-    const input = promptOf(json, content.maxBytes);
-    if (input !== undefined) request.input = input;
+    const messages = inputMessages(json);
+    if (messages !== undefined) request.input = messagesJson(messages, content.maxBytes);
   }
   return request;
 }

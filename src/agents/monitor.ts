@@ -265,7 +265,7 @@ export class Monitor {
       if (ignored.length > 0) {
         warnOnce(
           'monitor:join',
-          `createMonitor() joined the monitor this process already has (${existing.origin}): one tracer provider, database (${existing.db === false ? 'off' : existing.db}), exporters and service name per process; ignored: ${ignored.join(', ')}`,
+          `createMonitor() joined the monitor this process already has (${existing.origin}): one tracer provider, database (${existing.db === false ? 'off' : existing.db}), exporters and service name per process; ignored: ${ignored.join(', ')}${ignored.some((i) => i.startsWith('serviceName')) ? '. Name the service with OTEL_SERVICE_NAME' : ''}`,
         );
       }
       this.shared = existing;

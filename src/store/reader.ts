@@ -124,6 +124,17 @@ export interface SpanRecord {
 }
 
 /** Tool calls of one tool name, with how they were approved. */
+/** One model call's captured content (see getCallContents). */
+export interface CallContent {
+  spanId: string;
+  name: string;
+  startNs: bigint;
+  /** `gen_ai.input.messages` JSON text, if captured. */
+  input: string | null;
+  /** `gen_ai.output.messages` JSON text, if captured. */
+  output: string | null;
+}
+
 export interface ToolStatsRow {
   tool: string;
   calls: number;
@@ -741,6 +752,31 @@ export class MonitoringStore {
         unpricedCalls: u.unpricedCalls,
       };
     });
+  }
+
+  /**
+   * The captured conversation of an agent run's model calls, in call order: each call's
+   * `gen_ai.input.messages` / `gen_ai.output.messages` JSON text (present only when the calls were
+   * recorded with AGENTLOUPE_CAPTURE_CONTENT=true).
+   */
+  getCallContents(agentId: string): CallContent[] {
+    const rows = this.db
+      .prepare(
+        `SELECT span_id, name, CAST(start_ns AS TEXT) AS start_ns,
+                json_extract(attributes, '$."gen_ai.input.messages"') AS input,
+                json_extract(attributes, '$."gen_ai.output.messages"') AS output
+           FROM spans
+          WHERE agent_id = ? AND (json_extract(attributes, '$."gen_ai.input.messages"') IS NOT NULL OR json_extract(attributes, '$."gen_ai.output.messages"') IS NOT NULL)
+          ORDER BY start_ns, span_id`,
+      )
+      .all(agentId) as { span_id: string; name: string; start_ns: string; input: unknown; output: unknown }[];
+    return rows.map((r) => ({
+      spanId: r.span_id,
+      name: r.name,
+      startNs: BigInt(r.start_ns),
+      input: typeof r.input === 'string' ? r.input : null,
+      output: typeof r.output === 'string' ? r.output : null,
+    }));
   }
 
   /** Every stored span of a trace, parents before children where times allow. */

@@ -3,10 +3,20 @@ import type { AgentRecord, TelemetryEntry, TokenTotals } from '../../store/reade
 import { parseLimit, print, printJson, resolveDbPath, withStore, type ReadOptions } from '../context.js';
 import * as f from '../format.js';
 import { tailAgentLog, type LogTail } from '../log-tail.js';
+import { conversationLines, parseMessages, type ChatMessage } from '../../telemetry/content.js';
 
 interface ShowOptions extends ReadOptions {
   tail: string;
   limit: string;
+  content?: boolean;
+}
+
+/** One model call's captured conversation (`--content`). */
+export interface CallConversation {
+  call: string;
+  spanId: string;
+  input: ChatMessage[];
+  output: ChatMessage[];
 }
 
 export interface ModelUsage {
@@ -25,6 +35,8 @@ export interface ShowResult {
   telemetry: { modelCalls: number; toolCalls: number; tokens: TokenTotals; costUsd: number; unpricedCalls: number; byModel: ModelUsage[] };
   tools: Pick<TelemetryEntry, 'timestamp' | 'toolName' | 'toolArgs' | 'toolApproved' | 'toolApprovalType' | 'durationMs'>[];
   log: LogTail;
+  /** With --content: each model call's captured messages (GenAI conventions' shape). */
+  conversation?: CallConversation[];
 }
 
 export function registerShow(program: Command): void {
@@ -35,6 +47,7 @@ export function registerShow(program: Command): void {
     .option('--tail <n>', 'log lines to show', '20')
     .option('--limit <n>', 'at most this many children and tool calls (the latest)', '20')
     .option('--db <path>', 'database file')
+    .option('--content', "each model call's captured prompt and answer, by role (recorded with AGENTLOUPE_CAPTURE_CONTENT=true)")
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  agentloupe show developer-3f9a1c2e4b5d\n  agentloupe show developer-3f9a1c2e4b5d --tail 50 --json')
     .action((agentId: string, opts: ShowOptions) => {
@@ -79,6 +92,9 @@ export function registerShow(program: Command): void {
           })),
           log: tailAgentLog(agent, dbPath, tail),
         };
+        if (opts.content) {
+          result.conversation = store.getCallContents(agentId).map((c) => ({ call: c.name, spanId: c.spanId, input: parseMessages(c.input) ?? [], output: parseMessages(c.output) ?? [] }));
+        }
         if (opts.json) printJson(result);
         else print(renderShow(result, children.length));
       });
@@ -157,6 +173,11 @@ export function renderShow(r: ShowResult, childCount: number): string {
   else {
     out.push(f.paint(r.log.file ?? '', 'dim'));
     out.push(r.log.lines.length === 0 ? '(empty)' : r.log.lines.join('\n'));
+  }
+  if (r.conversation !== undefined) {
+    out.push('', f.heading(`Content (${r.conversation.length} call${r.conversation.length === 1 ? '' : 's'})`));
+    if (r.conversation.length === 0) out.push('none captured (run the agent with AGENTLOUPE_CAPTURE_CONTENT=true)');
+    for (const c of r.conversation) out.push(f.paint(`${c.call}  ${c.spanId}`, 'dim'), ...conversationLines([...c.input, ...c.output]));
   }
   return out.join('\n');
 }
