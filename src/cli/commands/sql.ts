@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { spawn } from 'node:child_process';
 import { ReadOnlyQueryError, type RowStream, type RowValue } from '../../store/table-export.js';
 import { readOnlyQuery } from '../../store/table-export.js';
 import { CliError, parseLimit, print, withStoreAsync, type ReadOptions } from '../context.js';
@@ -7,6 +8,37 @@ import { withOutput, writeRows } from '../row-output.js';
 
 interface SqlOptions extends ReadOptions {
   limit: string;
+  timeout: string;
+}
+
+export const DEFAULT_SQL_TIMEOUT_S = 10;
+
+/**
+ * better-sqlite3 cannot interrupt a statement, and a thread blocked in one cannot be stopped
+ * either (process.exit waits for it). So a bounded query runs in a child process — this command
+ * again, with no limit — that is killed when the time is up; its output goes straight through.
+ */
+function runBounded(seconds: number): Promise<number> {
+  const args = [...process.execArgv, process.argv[1]!, ...process.argv.slice(2), '--timeout', '0'];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+    let timer: NodeJS.Timeout | undefined;
+    // The clock starts when the query does, not while the child loads.
+    child.once('message', () => {
+      timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new CliError(`the query ran longer than ${seconds} s and was stopped (--timeout ${seconds}); narrow it, or pass --timeout 0 for no limit`));
+      }, seconds * 1000);
+    });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code ?? 1);
+    });
+  });
 }
 
 export function registerSql(program: Command): void {
@@ -15,6 +47,7 @@ export function registerSql(program: Command): void {
     .description('run one read-only SQL query (the database is opened read-only; writes are refused)')
     .argument('<query>', 'one SQL statement, quoted')
     .option('--limit <n>', 'at most this many rows (0: all)', '1000')
+    .option('--timeout <seconds>', 'stop the query after this many seconds (0: no limit)', String(DEFAULT_SQL_TIMEOUT_S))
     .option('--db <path>', 'database file')
     .option('--json', 'print JSON (an array of objects)')
     .addHelpText(
@@ -23,8 +56,15 @@ export function registerSql(program: Command): void {
     )
     .action(async (query: string, opts: SqlOptions) => {
       const limit = parseLimit(opts.limit);
+      const timeout = parseLimit(opts.timeout, '--timeout');
+      if (timeout > 0) {
+        process.exitCode = await runBounded(timeout);
+        return;
+      }
       await withStoreAsync(opts, async (store) => {
         let rows: RowStream;
+        process.send?.('query');
+        process.channel?.unref();
         try {
           rows = readOnlyQuery(store.db, query);
         } catch (err) {
