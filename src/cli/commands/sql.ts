@@ -58,6 +58,15 @@ export function registerSql(program: Command): void {
       const limit = parseLimit(opts.limit);
       const timeout = parseLimit(opts.timeout, '--timeout');
       if (timeout > 0) {
+        // Refusals and syntax errors are found by preparing the statement, here and at once.
+        await withStoreAsync(opts, async (store) => {
+          try {
+            readOnlyQuery(store.db, query).rows.return?.();
+          } catch (err) {
+            if (err instanceof ReadOnlyQueryError) throw new CliError(err.message);
+            throw err;
+          }
+        });
         process.exitCode = await runBounded(timeout);
         return;
       }
