@@ -80,8 +80,8 @@ export function startAutoInstrumentation(env: NodeJS.ProcessEnv = process.env): 
     else root.fail(`exited with code ${exitCode}`, exitCode);
   };
   const flushSync = (): void => {
-    // SQLite writes synchronously underneath its promise; exporters that need the loop cannot run here.
-    void monitor.sqlite?.forceFlush();
+    // Waits (bounded) for the SQLite writer thread; exporters that need the loop cannot run here.
+    monitor.sqlite?.flushSync(SIGNAL_FLUSH_TIMEOUT_MS);
   };
 
   // Under `agentloupe run`, that process says once what could not be exported.
@@ -92,8 +92,10 @@ export function startAutoInstrumentation(env: NodeJS.ProcessEnv = process.env): 
     installProcessHooks({
       finish: async (code) => {
         endRoot(code);
-        // SQLite is written synchronously; only exporters can take time, and at most the bound:
-        // one attempt each, none to an endpoint already found down.
+        // SQLite first, outside the exporters' bound: its writer thread commits what is queued.
+        // Exporters can take time, and at most the bound: one attempt each, none to an endpoint
+        // already found down.
+        await monitor.sqlite?.forceFlush();
         const done = await monitor.shutdownWithin(SIGNAL_FLUSH_TIMEOUT_MS);
         if (done) {
           sayExportProblem(monitor.exportProblem());

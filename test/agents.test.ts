@@ -284,7 +284,7 @@ describe('agent runs mirrored into SQLite', () => {
     // closed underneath the processor: counted drops, no throw
     const closed = setup();
     const processor = closed.monitor.sqlite!;
-    (processor as unknown as { db: Database.Database }).db.close();
+    (processor as unknown as { queue: { closeDatabase(): void } }).queue.closeDatabase();
     await closed.monitor.withAgent({ type: 'orphan' }, async (run) => {
       run.recordTool({ name: 'noop' });
     });

@@ -11,6 +11,7 @@ import { warnOnce } from '../log.js';
 import * as A from '../semconv.js';
 import { dbFromEnv } from '../store/database.js';
 import { SqliteSpanProcessor } from '../store/sqlite-span-processor.js';
+import { SpanConversion } from '../spans/span-conversion.js';
 import { TelemetryHooks, type TelemetryHooksOptions } from '../telemetry/hooks.js';
 import type { Pricing } from '../telemetry/pricing-port.js';
 import type { CostResult, TokenUsage } from '../telemetry/types.js';
@@ -174,14 +175,15 @@ function buildShared(options: MonitorOptions, db: string | false, pricing: Prici
   if (options.tracerProvider) {
     tracerProvider = options.tracerProvider;
   } else {
-    sqlite = db === false ? undefined : new SqliteSpanProcessor({ path: db, price });
+    const conversion = new SpanConversion(price);
+    sqlite = db === false ? undefined : new SqliteSpanProcessor({ path: db, price, conversion });
     const exporters = traceExportersFromEnv(process.env, options.defaultTracesExporter);
     gates.push(...exporters.gates);
     ownedProvider = new NodeTracerProvider({
       resource,
       spanProcessors: [
         ...(sqlite ? [sqlite] : []),
-        new MetricsSpanProcessor(meterProvider.getMeter('agentloupe'), price),
+        new MetricsSpanProcessor(meterProvider.getMeter('agentloupe'), price, conversion),
         ...exporters.processors,
         ...(options.spanProcessors ?? []),
       ],

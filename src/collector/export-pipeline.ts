@@ -11,7 +11,7 @@ import type { WriteOp } from '../spans/rows.js';
 import { codingAgentLogOps, codingAgentMetricOps } from './coding-agents.js';
 import type { CollectorMetrics } from './collector-metrics.js';
 import type { Forwarder } from './forwarder.js';
-import type { IngestQueue } from './ingest-queue.js';
+import type { WriteQueue } from '../store/write-queue.js';
 import { decodeLogs, decodeMetrics, decodeTraces, OtlpDecodeError, type DecodeLimits, type OtlpContentType, type OtlpSignal } from './otlp/index.js';
 import type { SpanOpsBuilder } from './span-ops.js';
 
@@ -40,7 +40,7 @@ export interface ForwardSource {
 }
 
 export interface ExportPipelineParts {
-  queue: IngestQueue;
+  queue: WriteQueue;
   spanOps: SpanOpsBuilder;
   spanMetrics: SpanMetrics;
   ingestMetrics: CollectorMetrics;

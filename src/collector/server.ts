@@ -19,14 +19,13 @@ import { SpanMetrics } from '../metrics/span-metrics.js';
 import { defaultDbPath, openDatabase, type SqliteDatabase } from '../store/database.js';
 import type { CostFunction } from '../spans/mapping.js';
 import { MonitoringStore } from '../store/reader.js';
-import { Checkpointer } from '../store/checkpointer.js';
+import { WriteQueue, type WriteQueueStats } from '../store/write-queue.js';
 import { SpanOwnerLookup } from '../store/span-owners.js';
 import { PriceTable } from '../telemetry/pricing.js';
 import type { Pricing } from '../telemetry/pricing-port.js';
 import { BodyError, ClientAborted, drainPolitely, readBody } from './body.js';
 import { CollectorMetrics } from './collector-metrics.js';
 import { Forwarder, type ForwarderOptions, type ForwarderStats } from './forwarder.js';
-import { IngestQueue, type IngestQueueStats } from './ingest-queue.js';
 import { jaegerRoutes } from './jaeger/index.js';
 import { ExportPipeline, type SignalStats } from './export-pipeline.js';
 import { DEFAULT_GRPC_PORT, startGrpcReceiver, type GrpcReceiver } from './grpc/receiver.js';
@@ -61,7 +60,7 @@ export interface CollectorOptions {
   maxBodyBytes?: number;
   /** Write ops held for SQLite; past it requests get 503. Default 100 000. */
   maxQueueSize?: number;
-  /** Ops per SQLite transaction. Default 512. */
+  /** Most ops per SQLite transaction. Default 4096. */
   maxBatchSize?: number;
   /** Seconds the 503 / UNAVAILABLE answers ask senders to wait. Default 2. */
   retryAfterSeconds?: number;
@@ -83,7 +82,7 @@ export interface CollectorStats {
   aborted: number;
   /** Requests refused with 503 because the write queue was full. */
   refused: number;
-  ingest: IngestQueueStats;
+  ingest: WriteQueueStats;
   forward: ForwarderStats[];
 }
 
@@ -132,12 +131,19 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   const pricing = options.pricing ?? PriceTable.fromEnv();
   const price: CostFunction = (usage, model, engineId) => pricing.cost(usage, { model, engineId });
 
+  // Created and migrated here; rows are written by the write queue's own thread, so commits and
+  // checkpoints never hold up the HTTP loop. This connection only reads (span owners, health).
   const db: SqliteDatabase = openDatabase(dbPath, { busyTimeoutMs: 1000 });
-  const queue = new IngestQueue(db, { maxQueueSize: options.maxQueueSize, maxBatchSize: options.maxBatchSize });
+  // Requests are handed to the writer within a millisecond: several arriving together go as one message.
+  const queue = new WriteQueue({
+    path: dbPath,
+    maxQueueSize: options.maxQueueSize ?? 100_000,
+    maxBatchSize: 4096,
+    flushIntervalMs: 1,
+    maxTransactionOps: options.maxBatchSize ?? 4096,
+  });
   const spanOps = new SpanOpsBuilder({ lookup: new SpanOwnerLookup(db), price });
-  // Checkpoints off the HTTP loop (they stalled requests by tens of ms), and reads for the
-  // Jaeger API on their own read-only connection, never the writer's.
-  const checkpointer = new Checkpointer(db, dbPath);
+  // Reads for the Jaeger API on their own read-only connection.
   const reader = MonitoringStore.open(dbPath, { readonly: true });
 
   const prometheus = new PrometheusExporter({ preventServerStart: true });
@@ -157,7 +163,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       const fill = s.queued / s.capacity;
       if (fill >= 0.9) return { status: 'unhealthy', message: `write queue ${Math.round(fill * 100)}% full`, metadata: { queued: s.queued } };
       if (fill >= 0.5) return { status: 'degraded', message: `write queue ${Math.round(fill * 100)}% full`, metadata: { queued: s.queued } };
-      return { status: 'healthy', metadata: { queued: s.queued, written: s.written, failed: s.failed } };
+      return { status: 'healthy', metadata: { queued: s.queued, written: s.written, failed: s.failed + s.dropped } };
     },
   });
   health.register({
@@ -314,7 +320,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     await health.shutdown();
     await meterProvider.shutdown();
     reader.close();
-    await checkpointer.stop();
+    await queue.close();
     db.close();
     throw err;
   }
@@ -329,7 +335,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     grpcPort: grpcReceiver?.port,
     host,
     dbPath,
-    flush: () => queue.idle(),
+    flush: () => queue.flush(),
     stats: () => ({
       traces: { ...stats.traces },
       metrics: { ...stats.metrics },
@@ -349,12 +355,11 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
           setTimeout(() => server.closeAllConnections(), 2000).unref();
         });
         await grpcReceiver?.close();
-        queue.close();
+        await queue.close();
         await Promise.all(forwarders.map((f) => f.close()));
         await health.shutdown();
         await meterProvider.shutdown().catch(() => undefined);
         reader.close();
-        await checkpointer.stop();
         if (db.open) db.close();
       })();
       return closed;

@@ -4,6 +4,7 @@ import { warnOnce } from '../log.js';
 import * as A from '../semconv.js';
 import type { CostFunction } from '../spans/mapping.js';
 import { fromReadableSpan } from '../spans/readable-span.js';
+import { SpanConversion } from '../spans/span-conversion.js';
 import { SpanMetrics } from './span-metrics.js';
 
 /**
@@ -13,9 +14,12 @@ import { SpanMetrics } from './span-metrics.js';
  */
 export class MetricsSpanProcessor implements SpanProcessor {
   private readonly metrics: SpanMetrics;
+  private readonly conversion: SpanConversion;
 
-  constructor(meter: Meter, price?: CostFunction) {
+  /** `conversion`: shared with the SQLite mirror, so each span is converted once. */
+  constructor(meter: Meter, price?: CostFunction, conversion?: SpanConversion) {
     this.metrics = new SpanMetrics(meter, price);
+    this.conversion = conversion ?? new SpanConversion(price);
   }
 
   onStart(span: Span, _ctx: Context): void {
@@ -29,7 +33,7 @@ export class MetricsSpanProcessor implements SpanProcessor {
 
   onEnd(span: ReadableSpan): void {
     try {
-      this.metrics.spanEnded(fromReadableSpan(span, true));
+      this.metrics.spanEnded(this.conversion.ended(span), true, this.conversion.telemetry(span));
     } catch (err) {
       warnOnce('metrics:end', `could not record metrics for a span: ${(err as Error).message}`);
     }

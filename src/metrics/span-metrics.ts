@@ -1,6 +1,7 @@
 import type { Attributes, Meter } from '@opentelemetry/api';
 import * as A from '../semconv.js';
 import { agentRowFromSpan, isAgentSpan, nsToMs, operationOf, telemetryFromSpan, type CostFunction } from '../spans/mapping.js';
+import type { TelemetryRow } from '../spans/rows.js';
 import type { SpanData } from '../spans/span-data.js';
 import { createInstruments, type AgentInstruments } from './instruments.js';
 
@@ -27,7 +28,7 @@ export class SpanMetrics {
   }
 
   /** `countActive` false for spans whose start this process never saw (the collector). */
-  spanEnded(span: SpanData, countActive = true): void {
+  spanEnded(span: SpanData, countActive = true, telemetry?: TelemetryRow | null): void {
     if (isAgentSpan(span)) {
       const row = agentRowFromSpan(span);
       const name = { [A.METRIC_ATTR_AGENT_NAME]: row.name };
@@ -37,7 +38,7 @@ export class SpanMetrics {
       this.i.agentDuration.record(nsToMs(span.endTimeUnixNano! - span.startTimeUnixNano) / 1000, attrs);
       return;
     }
-    const row = telemetryFromSpan(span, '', this.price);
+    const row = telemetry === undefined ? telemetryFromSpan(span, '', this.price) : telemetry;
     if (!row) return;
     const agentName = text(span.attributes[A.GEN_AI_AGENT_NAME]) ?? 'unknown';
     const seconds = row.durationMs === null ? undefined : row.durationMs / 1000;

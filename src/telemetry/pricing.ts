@@ -223,6 +223,8 @@ function checkedPrice(price: Price, where: string): Price {
 export class PriceTable implements Pricing {
   private readonly models = new Map<string, Price>();
   private readonly engines = new Map<string, Price>();
+  /** Resolved lookups: an agent calls a handful of models, each thousands of times. Cleared on any price change. */
+  private readonly matches = new Map<string, PriceMatch | null>();
 
   constructor(init: Partial<PricingOverride> = {}) {
     for (const [key, price] of Object.entries(init.models ?? {})) this.setModelPrice(key, price);
@@ -250,6 +252,7 @@ export class PriceTable implements Pricing {
     const key = normalizeModelName(prefix);
     if (key.length === 0) throw new PricingError(['setModelPrice: the model prefix must not be empty']);
     this.models.set(key, checkedPrice(price, `models[${JSON.stringify(prefix)}]`));
+    this.matches.clear();
     return this;
   }
 
@@ -258,6 +261,7 @@ export class PriceTable implements Pricing {
     const key = normalizeEngineId(id);
     if (key.length === 0) throw new PricingError(['setEnginePrice: the engine id must not be empty']);
     this.engines.set(key, checkedPrice(price, `engines[${JSON.stringify(id)}]`));
+    this.matches.clear();
     return this;
   }
 
@@ -274,6 +278,17 @@ export class PriceTable implements Pricing {
    * `gpt-5`'s price, while `gpt-4o-mini-2024-07-18` still finds `gpt-4o-mini` before `gpt-4o`.
    */
   lookup(model?: string, engineId?: string): PriceMatch | undefined {
+    const cacheKey = engineId === undefined ? model ?? '' : `${model ?? ''}\u0000${engineId}`;
+    const cached = this.matches.get(cacheKey);
+    if (cached !== undefined) return cached ?? undefined;
+    const match = this.resolve(model, engineId);
+    // Bounded: model names come from responses and foreign spans.
+    if (this.matches.size >= 1024) this.matches.clear();
+    this.matches.set(cacheKey, match ?? null);
+    return match;
+  }
+
+  private resolve(model: string | undefined, engineId: string | undefined): PriceMatch | undefined {
     if (engineId !== undefined) {
       const key = normalizeEngineId(engineId);
       const price = this.engines.get(key);

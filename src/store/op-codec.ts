@@ -1,0 +1,116 @@
+/**
+ * Write operations as one flat array of primitives: what the agent's thread hands to the writer
+ * thread. Structured clone copies a flat array of strings, numbers and bigints much faster than
+ * the same values as an array of row objects (no property names, no object graph).
+ */
+import type { AgentRow, SpanRow, TelemetryRow, WriteOp } from '../spans/rows.js';
+
+const AGENT_KEYS = [
+  'id', 'parentId', 'planId', 'agentType', 'status', 'processId', 'startTime', 'endTime', 'exitCode', 'errorMessage', 'logFile',
+  'name', 'category', 'traceId', 'spanId', 'serviceName', 'startNs', 'endNs',
+] as const satisfies readonly (keyof AgentRow)[];
+
+const TELEMETRY_KEYS = [
+  'agentId', 'timestamp', 'inputTokens', 'outputTokens', 'cachedTokens', 'cacheCreationTokens', 'cacheReadTokens', 'totalTokens',
+  'estimatedCost', 'model', 'provider', 'toolName', 'toolArgs', 'toolApproved', 'toolApprovalType', 'engineId', 'traceId', 'spanId',
+  'operation', 'unpriced', 'reasoningTokens', 'durationMs', 'partial',
+] as const satisfies readonly (keyof TelemetryRow)[];
+
+const SPAN_KEYS = [
+  'traceId', 'spanId', 'parentSpanId', 'name', 'kind', 'startNs', 'endNs', 'durationNs', 'statusCode', 'statusMessage', 'serviceName',
+  'scopeName', 'agentId', 'attributes', 'events', 'links', 'resource',
+] as const satisfies readonly (keyof SpanRow)[];
+
+const enum Code {
+  AgentStart = 1,
+  SyntheticAgent = 2,
+  AgentStatus = 3,
+  AgentEnd = 4,
+  Telemetry = 5,
+  Span = 6,
+  Reown = 7,
+}
+
+export type EncodedOps = unknown[];
+
+function pushRow(out: EncodedOps, row: object, keys: readonly string[]): void {
+  const r = row as Record<string, unknown>;
+  for (let i = 0; i < keys.length; i++) out.push(r[keys[i]!]);
+}
+
+function readRow<T>(data: EncodedOps, at: number, keys: readonly string[]): T {
+  const row: Record<string, unknown> = {};
+  for (let i = 0; i < keys.length; i++) row[keys[i]!] = data[at + i];
+  return row as T;
+}
+
+/** Appends one op to `out`. */
+export function encodeOp(op: WriteOp, out: EncodedOps): void {
+  switch (op.kind) {
+    case 'agentStart':
+      out.push(Code.AgentStart);
+      pushRow(out, op.row, AGENT_KEYS);
+      return;
+    case 'syntheticAgent':
+      out.push(Code.SyntheticAgent);
+      pushRow(out, op.row, AGENT_KEYS);
+      return;
+    case 'agentStatus':
+      out.push(Code.AgentStatus, op.change.id, op.change.status, op.change.time);
+      return;
+    case 'agentEnd':
+      out.push(Code.AgentEnd, op.durationMs);
+      pushRow(out, op.row, AGENT_KEYS);
+      return;
+    case 'telemetry':
+      out.push(Code.Telemetry, op.dedupe, op.agentLive ?? false);
+      pushRow(out, op.row, TELEMETRY_KEYS);
+      return;
+    case 'span':
+      out.push(Code.Span);
+      pushRow(out, op.row, SPAN_KEYS);
+      return;
+    case 'reown':
+      out.push(Code.Reown, op.traceId, op.spanId, op.agentId);
+      return;
+  }
+}
+
+/** The ops of an encoded array, in order. */
+export function decodeOps(data: EncodedOps): WriteOp[] {
+  const ops: WriteOp[] = [];
+  let i = 0;
+  while (i < data.length) {
+    const code = data[i++] as Code;
+    switch (code) {
+      case Code.AgentStart:
+      case Code.SyntheticAgent:
+        ops.push({ kind: code === Code.AgentStart ? 'agentStart' : 'syntheticAgent', row: readRow<AgentRow>(data, i, AGENT_KEYS) });
+        i += AGENT_KEYS.length;
+        break;
+      case Code.AgentStatus:
+        ops.push({ kind: 'agentStatus', change: { id: data[i] as string, status: data[i + 1] as AgentRow['status'], time: data[i + 2] as number } });
+        i += 3;
+        break;
+      case Code.AgentEnd:
+        ops.push({ kind: 'agentEnd', durationMs: data[i] as number, row: readRow<AgentRow>(data, i + 1, AGENT_KEYS) });
+        i += 1 + AGENT_KEYS.length;
+        break;
+      case Code.Telemetry:
+        ops.push({ kind: 'telemetry', dedupe: data[i] as boolean, agentLive: data[i + 1] as boolean, row: readRow<TelemetryRow>(data, i + 2, TELEMETRY_KEYS) });
+        i += 2 + TELEMETRY_KEYS.length;
+        break;
+      case Code.Span:
+        ops.push({ kind: 'span', row: readRow<SpanRow>(data, i, SPAN_KEYS) });
+        i += SPAN_KEYS.length;
+        break;
+      case Code.Reown:
+        ops.push({ kind: 'reown', traceId: data[i] as string, spanId: data[i + 1] as string, agentId: data[i + 2] as string });
+        i += 3;
+        break;
+      default:
+        throw new Error(`corrupt write batch: unknown op code ${String(code)} at ${i - 1}`);
+    }
+  }
+  return ops;
+}
