@@ -103,7 +103,8 @@ const { encodeTracesProtobuf } = (await import(pathToFileURL(join(ROOT, 'dist/sr
  * (s, r), so a resend is recognisable and every stored row names the request it came from.
  */
 export function otlpRequest(s: number, r: number, calls = 49): Buffer {
-  const key = s * 1_000_000 + r;
+  // Never zero: an all-zero trace or span id is invalid in OTLP.
+  const key = (s + 1) * 1_000_000 + r;
   const traceId = key.toString(16).padStart(32, '0');
   const agentSpan = (key * 1000 + 1).toString(16).padStart(16, '0');
   const agentId = `s${s}-r${r}`;

@@ -25,8 +25,12 @@ export interface SignalStats {
 
 /** What to do with a request: the transport maps each kind to its own status. */
 export type ExportOutcome =
-  /** Queued for SQLite; `rejected` items were invalid (OTLP partial success). */
-  | { kind: 'ok'; accepted: number; rejected: number; message?: string }
+  /**
+   * Queued for SQLite; `rejected` items were invalid (OTLP partial success). `committed`
+   * resolves once the rows are in the database: transports answer success only then, so an
+   * acknowledged request survives a kill of the collector.
+   */
+  | { kind: 'ok'; accepted: number; rejected: number; message?: string; committed: Promise<void> }
   /** The body is not an OTLP request: HTTP 400, gRPC INVALID_ARGUMENT. Not retryable. */
   | { kind: 'invalid'; message: string }
   /** The write queue is full: HTTP 503, gRPC UNAVAILABLE, both with a retry delay. */
@@ -93,7 +97,8 @@ export class ExportPipeline {
       }
       throw err;
     }
-    if (!queue.push(result.ops)) {
+    const committed = queue.hasRoom(result.ops.length) ? queue.enqueue(result.ops) : undefined;
+    if (!committed) {
       this.refused++;
       ingestMetrics.dropped(signal, 'queue_full', result.accepted);
       return { kind: 'overloaded', message: 'the collector write queue is full; retry later' };
@@ -109,7 +114,7 @@ export class ExportPipeline {
       if (f.stats().dropped > before) ingestMetrics.dropped(signal, 'forward', 1);
     }
     const message = result.rejected > 0 ? result.errors.join('; ') : undefined;
-    return { kind: 'ok', accepted: result.accepted, rejected: result.rejected, ...(message ? { message } : {}) };
+    return { kind: 'ok', accepted: result.accepted, rejected: result.rejected, committed, ...(message ? { message } : {}) };
   }
 
   private decode(signal: OtlpSignal, body: Uint8Array, ct: OtlpContentType): Decoded {

@@ -240,6 +240,8 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     });
     if (outcome.kind === 'invalid') return fail(res, signal, 400, outcome.message, ct);
     if (outcome.kind === 'overloaded') return fail(res, signal, 503, outcome.message, ct, { 'retry-after': retryAfter });
+    // 200 only once the rows are committed: an acknowledged request survives a kill -9.
+    await outcome.committed;
     const response = encodeExportResponse(signal, outcome.rejected, outcome.message, ct);
     ingestMetrics.request(signal, 200);
     res.writeHead(200, { 'content-type': MIME[ct], 'content-length': Buffer.byteLength(response) });

@@ -118,8 +118,11 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<G
           trailer.set('grpc-status-details-bin', encodeRetryStatus(grpc.status.UNAVAILABLE, outcome.message, options.retryAfterMs));
           return answer(grpc.status.UNAVAILABLE, outcome.message, trailer);
         }
-        metrics.grpcRequest(signal, grpc.status.OK);
-        callback(null, { rejected: outcome.rejected, message: outcome.message });
+        // OK only once the rows are committed (durable acknowledgement, docs/reliability.md).
+        void outcome.committed.then(() => {
+          metrics.grpcRequest(signal, grpc.status.OK);
+          callback(null, { rejected: outcome.rejected, message: outcome.message });
+        });
       } catch (err) {
         warnOnce(`collector-grpc:${(err as Error).message}`, `collector: gRPC export failed: ${(err as Error).stack ?? String(err)}`);
         answer(grpc.status.INTERNAL, 'internal error');
