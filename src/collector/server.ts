@@ -23,6 +23,7 @@ import { WriteQueue, type WriteQueueStats } from '../store/write-queue.js';
 import { SpanOwnerLookup } from '../store/span-owners.js';
 import { PriceTable } from '../telemetry/pricing.js';
 import type { Pricing } from '../telemetry/pricing-port.js';
+import { Admission, type AdmissionStats } from './admission.js';
 import { BodyError, ClientAborted, drainPolitely, readBody } from './body.js';
 import { CollectorMetrics } from './collector-metrics.js';
 import { Forwarder, type ForwarderOptions, type ForwarderStats } from './forwarder.js';
@@ -60,6 +61,8 @@ export interface CollectorOptions {
   maxBodyBytes?: number;
   /** Write ops held for SQLite; past it requests get 503. Default 100 000. */
   maxQueueSize?: number;
+  /** Memory cap: requests get 503 + Retry-After before the process's RSS passes it. Default 256 MiB. */
+  maxMemoryBytes?: number;
   /** Most ops per SQLite transaction. Default 4096. */
   maxBatchSize?: number;
   /** Seconds the 503 / UNAVAILABLE answers ask senders to wait. Default 2. */
@@ -78,6 +81,8 @@ export interface CollectorStats {
   logs: SignalStats;
   /** Requests answered 4xx for bad input (400, 401, 404, 405, 413, 415). */
   badRequests: number;
+  /** Memory admission control: bytes in flight, resident memory, requests it refused. */
+  admission: AdmissionStats;
   /** Requests whose client disconnected before sending the whole body (not answered, not errors). */
   aborted: number;
   /** Requests refused with 503 because the write queue was full. */
@@ -178,6 +183,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   const healthHandler = healthRoutes(health);
   const jaeger = jaegerRoutes(reader, { checkToken: expectedToken, maxBodyBytes });
 
+  const admission = new Admission(options.maxMemoryBytes);
   const pipeline = new ExportPipeline({ queue, spanOps, spanMetrics, ingestMetrics, forwarders, price, decodeLimits: options.decodeLimits });
   const stats = pipeline.stats;
   let badRequests = 0;
@@ -211,6 +217,22 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       const refusal = pipeline.refuseEarly(signal);
       return fail(res, signal, 503, refusal.message, ct, { 'retry-after': retryAfter });
     }
+    const declared = Math.min(Math.max(0, Number(req.headers['content-length']) || 0), maxBodyBytes);
+    const refusal = admission.admit(declared);
+    if (refusal !== undefined) {
+      pipeline.refuseEarly(signal);
+      fail(res, signal, 503, refusal, ct, { 'retry-after': retryAfter });
+      drainPolitely(req);
+      return;
+    }
+    try {
+      await receive(signal, req, res, ct);
+    } finally {
+      admission.release(declared);
+    }
+  };
+
+  const receive = async (signal: OtlpSignal, req: IncomingMessage, res: ServerResponse, ct: OtlpContentType): Promise<void> => {
     let raw: Buffer;
     let body: Buffer;
     let encoding: string | undefined;
@@ -322,6 +344,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     await health.shutdown();
     await meterProvider.shutdown();
     reader.close();
+    admission.close();
     await queue.close();
     db.close();
     throw err;
@@ -344,6 +367,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       logs: { ...stats.logs },
       badRequests,
       aborted,
+      admission: admission.stats(),
       refused: pipeline.refused,
       ingest: queue.stats(),
       forward: forwarders.map((f) => f.stats()),
@@ -357,6 +381,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
           setTimeout(() => server.closeAllConnections(), 2000).unref();
         });
         await grpcReceiver?.close();
+        admission.close();
         await queue.close();
         await Promise.all(forwarders.map((f) => f.close()));
         await health.shutdown();

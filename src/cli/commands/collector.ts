@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DEFAULT_COLLECTOR_HOST, DEFAULT_COLLECTOR_PORT, DEFAULT_GRPC_PORT, DEFAULT_MAX_BODY_BYTES, startCollector, TOKEN_ENV_VAR } from '../../collector/server.js';
+import { DEFAULT_MAX_MEMORY_BYTES } from '../../collector/admission.js';
 import { print, resolveDbPath, UsageError } from '../context.js';
 
 interface CollectorCliOptions {
@@ -10,6 +11,7 @@ interface CollectorCliOptions {
   token?: string;
   forward: string[];
   maxBodyBytes: string;
+  maxMemory: string;
 }
 
 function wholeNumber(value: string, flag: string, min: number, max: number): number {
@@ -33,6 +35,7 @@ export function registerCollector(program: Command): void {
     .option('--token <token>', `bearer token senders must present (default: ${TOKEN_ENV_VAR})`)
     .option('--forward <url>', 'also send everything to this OTLP/HTTP endpoint (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--max-body-bytes <n>', 'largest request body, compressed and decompressed', String(DEFAULT_MAX_BODY_BYTES))
+    .option('--max-memory <MB>', 'memory cap: past 3/4 of it new requests get 503 + Retry-After', String(DEFAULT_MAX_MEMORY_BYTES / 1048576))
     .addHelpText(
       'after',
       `
@@ -60,7 +63,7 @@ Examples:
       if (!isLoopback(opts.host) && !token) {
         process.stderr.write(`agentloupe: warning: listening on ${opts.host} without a token; anyone who can reach it can write to the database. Set --token or ${TOKEN_ENV_VAR}.\n`);
       }
-      const collector = await startCollector({ host: opts.host, port, grpcPort: grpcPort === 0 ? false : grpcPort, db: resolveDbPath(opts.db), token, forward: opts.forward, maxBodyBytes });
+      const collector = await startCollector({ host: opts.host, port, grpcPort: grpcPort === 0 ? false : grpcPort, db: resolveDbPath(opts.db), token, forward: opts.forward, maxBodyBytes, maxMemoryBytes: wholeNumber(opts.maxMemory, '--max-memory', 32, 1_048_576) * 1048576 });
       print(
         [
           `agentloupe collector listening on ${collector.url}`,

@@ -1,0 +1,74 @@
+/**
+ * Admission control: whether the collector takes one more request now. Memory is what runs out
+ * under overload (request bodies, their decoded spans, rows waiting for a commit), so requests
+ * are refused (503 + Retry-After, which OTLP exporters honour) before the process passes its
+ * memory cap, instead of being taken and acknowledged late or never:
+ * - bytes in flight: bodies admitted and not yet answered stay under 1/16 of the cap;
+ * - resident memory: above 3/4 of the cap nothing new is admitted until it falls below 2/3
+ *   (sampled every 100 ms; the margin is for what admitted requests still allocate).
+ * The write queue's own bound (queue depth) is checked beside these by the export pipeline.
+ */
+export const DEFAULT_MAX_MEMORY_BYTES = 256 * 1024 * 1024;
+
+export interface AdmissionStats {
+  inflightBytes: number;
+  inflightRequests: number;
+  /** Requests refused by this control (memory or bytes in flight). */
+  refused: number;
+  rssBytes: number;
+  maxMemoryBytes: number;
+}
+
+export class Admission {
+  private inflightBytes = 0;
+  private inflightRequests = 0;
+  private refused = 0;
+  private rss = process.memoryUsage.rss();
+  private pressure = false;
+  private readonly maxInflightBytes: number;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(readonly maxMemoryBytes = DEFAULT_MAX_MEMORY_BYTES) {
+    this.maxInflightBytes = Math.max(1024 * 1024, Math.floor(maxMemoryBytes / 16));
+    this.timer = setInterval(() => this.sample(), 100);
+    this.timer.unref();
+  }
+
+  private sample(): void {
+    this.rss = process.memoryUsage.rss();
+    if (this.rss > this.maxMemoryBytes * 0.75) this.pressure = true;
+    else if (this.rss < (this.maxMemoryBytes * 2) / 3) this.pressure = false;
+  }
+
+  /**
+   * Takes a request of `bytes` (its declared length; 0 when unknown) or says why not. An
+   * admitted request must be `release`d with the same size once answered.
+   */
+  admit(bytes: number): string | undefined {
+    if (this.pressure) {
+      this.refused++;
+      return `the collector is near its memory cap (${Math.round(this.maxMemoryBytes / 1048576)} MB, --max-memory); retry later`;
+    }
+    // One request is always let through when nothing else is in flight, whatever its size.
+    if (this.inflightRequests > 0 && this.inflightBytes + bytes > this.maxInflightBytes) {
+      this.refused++;
+      return 'the collector has too many request bytes in flight; retry later';
+    }
+    this.inflightBytes += bytes;
+    this.inflightRequests++;
+    return undefined;
+  }
+
+  release(bytes: number): void {
+    this.inflightBytes -= bytes;
+    this.inflightRequests--;
+  }
+
+  stats(): AdmissionStats {
+    return { inflightBytes: this.inflightBytes, inflightRequests: this.inflightRequests, refused: this.refused, rssBytes: this.rss, maxMemoryBytes: this.maxMemoryBytes };
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}
