@@ -19,7 +19,11 @@ export interface SqliteSpanProcessorOptions {
    * this one is; the processor does not close it.
    */
   database?: SqliteDatabase;
-  /** Most write operations held in memory; past it the agent waits up to 100 ms for room, then new ones are dropped and counted. Default 20000. */
+  /**
+   * Most write operations held in memory. Past it the agent waits for the writer to make room
+   * while the writer makes progress; when the writer waits on another connection's lock, or makes
+   * no progress for 1 s, new ones are dropped and counted. Default 20000.
+   */
   maxQueueSize?: number;
   /** Operations handed to the writer thread at a time. Default 512. */
   maxBatchSize?: number;
@@ -49,8 +53,8 @@ interface LiveAgent {
 }
 
 const MAX_TRACKED_SPANS = 100_000;
-/** How long a full queue may hold the agent up before operations are dropped. */
-const BLOCK_WHEN_FULL_MS = 100;
+/** How long a full queue may hold the agent up while the writer makes no progress, before operations are dropped. */
+const BLOCK_WHEN_FULL_MS = 1000;
 const STATUS_POLL_MS = 200;
 
 /**

@@ -4,7 +4,10 @@ import type { EncodedOps } from './op-codec.js';
 export interface WriteWorkerData {
   path: string;
   readonly: boolean;
-  /** One Int32: the commit sequence (ops finished, mod 2^32), for waits that cannot use the event loop. */
+  /**
+   * Two Int32s for waits that cannot use the event loop: [0] the commit sequence (ops finished,
+   * mod 2^32), [1] 1 while the writer waits on a lock held by another connection.
+   */
   shared: SharedArrayBuffer;
   maxTransactionOps: number;
   checkpointIntervalMs: number;

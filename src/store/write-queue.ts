@@ -5,9 +5,10 @@
  * (write-worker.ts), so a commit or a checkpoint never holds up the agent's event loop.
  *
  * Bounds and back-pressure: at most `maxQueueSize` ops are held (waiting on this thread or being
- * written). A push that does not fit waits on the calling thread for at most `blockWhenFullMs`
- * (default 0) for the writer to make room, once a second at most, then is refused whole and its
- * ops counted as dropped. An idle writer is handed ops as they come; while it writes, ops gather
+ * written). A push that does not fit waits on the calling thread for the writer to make room, as
+ * long as the writer makes progress; when it waits on another connection's lock or makes none for
+ * `blockWhenFullMs` (default 0: no waiting), the push is refused whole, its ops counted as
+ * dropped, and no push waits for a second. An idle writer is handed ops as they come; while it writes, ops gather
  * here for at most `flushIntervalMs` (100 ms) or `maxBatchSize` ops, and the writer commits what
  * it receives at once: that is how much a `kill -9` can lose. A process that exits without shutdown (process.exit, the loop running dry) hands over
  * and waits up to 1 s for the writer in its `exit` handler.
@@ -38,7 +39,7 @@ export interface WriteQueueOptions {
   flushIntervalMs?: number;
   /** Longest a push waits for room when the queue is full, before it is refused. Default 0. */
   blockWhenFullMs?: number;
-  /** Most ops per transaction in the writer. Default 4096. */
+  /** Most ops per transaction in the writer. Default 2048. */
   maxTransactionOps?: number;
   /** WAL checkpoint interval of the writer. Default 1000 ms. */
   checkpointIntervalMs?: number;
@@ -124,12 +125,12 @@ export class WriteQueue {
     this.flushIntervalMs = options.flushIntervalMs ?? 100;
     this.blockWhenFullMs = options.blockWhenFullMs ?? 0;
     this.onError = options.onError;
-    this.shared = new Int32Array(new SharedArrayBuffer(4));
+    this.shared = new Int32Array(new SharedArrayBuffer(8));
     const workerData: WriteWorkerData = {
       path: options.path,
       readonly: options.readonly ?? false,
       shared: this.shared.buffer as SharedArrayBuffer,
-      maxTransactionOps: options.maxTransactionOps ?? 4096,
+      maxTransactionOps: options.maxTransactionOps ?? 2048,
       checkpointIntervalMs: options.checkpointIntervalMs ?? 1000,
       busyTimeoutMs: 100,
     };
@@ -291,21 +292,30 @@ export class WriteQueue {
     this.worker?.postMessage(msg);
   }
 
-  /** Back-pressure: hand over and wait (blocking, bounded) for the writer to make room. */
+  /**
+   * Back-pressure: hand over and wait (blocking) for the writer to make room. The agent is held to
+   * the writer's pace for as long as the writer makes progress. When the writer waits on a lock
+   * held by another connection, or makes no progress for `blockWhenFullMs` (a stalled disk), the
+   * push gives up and no push waits again for a second: ops are dropped and counted instead.
+   */
   private waitForRoom(n: number): boolean {
     if (this.blockWhenFullMs <= 0 || this.worker === undefined || this.closing !== undefined) return false;
-    const now = Date.now();
-    if (now < this.noBlockUntil) return false;
+    if (Date.now() < this.noBlockUntil) return false;
     this.handOver();
-    const deadline = now + this.blockWhenFullMs;
+    let seen = Atomics.load(this.shared, 0);
+    let deadline = Date.now() + this.blockWhenFullMs;
     while (!this.hasRoom(n)) {
       const left = deadline - Date.now();
-      if (left <= 0) {
-        // The writer cannot keep up (a slow disk, a long lock): drop for a while rather than stall the agent again.
+      if (left <= 0 || Atomics.load(this.shared, 1) === 1) {
         this.noBlockUntil = Date.now() + 1000;
         return false;
       }
-      Atomics.wait(this.shared, 0, Atomics.load(this.shared, 0), left);
+      Atomics.wait(this.shared, 0, seen, Math.min(left, 20));
+      const now = Atomics.load(this.shared, 0);
+      if (now !== seen) {
+        seen = now;
+        deadline = Date.now() + this.blockWhenFullMs;
+      }
     }
     return true;
   }

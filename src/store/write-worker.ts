@@ -80,6 +80,7 @@ function drain(): void {
       // try again after a growing wait, and tell the queue so a flush does not wait on someone
       // else's transaction.
       const wait = stopping ? 50 : backoff.busy();
+      Atomics.store(committed, 1, 1);
       post({ t: 'busy', error: result.error.message });
       retryTimer = setTimeout(() => {
         retryTimer = undefined;
@@ -87,6 +88,7 @@ function drain(): void {
       }, wait);
       return;
     }
+    if (backoff.attempts > 0) Atomics.store(committed, 1, 0);
     backoff.succeeded();
     head = end;
     finish(batch.length, result.applied, result.failed > 0 ? result.error?.message ?? 'write failed' : undefined);
