@@ -121,7 +121,10 @@ port.on('message', (msg: MainMessage) => {
   switch (msg.t) {
     case 'ops':
       for (const op of decodeOps(msg.data)) queue.push(op);
-      schedule();
+      // A sender that posts faster than we decode keeps this thread in message handlers and never
+      // lets setImmediate run: past a transaction's worth, write now.
+      if (queue.length - head >= data.maxTransactionOps && retryTimer === undefined) drain();
+      else schedule();
       return;
     case 'stop':
       stopping = { deadline: Date.now() + msg.timeoutMs };
