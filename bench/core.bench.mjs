@@ -257,7 +257,7 @@ export default async function core({ quick, log }) {
       notes: [
         `${n} spans/rows per run, median of ${reps}; event-loop run: ${loopN} model calls in bursts of 100 per tick`,
         'the processor writes, per model call: one telemetry row, its telemetry_calls row and the span into spans (JSON attributes)',
-        `the processor maps on the calling thread and writes in its writer thread, up to 4096 operations per transaction; the raw baseline writes ${RAW_BATCH_ROWS} rows per transaction on one thread`,
+        `the processor maps on the calling thread and writes in its writer thread, up to 2048 operations per transaction; the raw baseline writes ${RAW_BATCH_ROWS} rows per transaction on one thread`,
         'the writer thread checkpoints the WAL every second; the raw baseline leaves SQLite\'s automatic checkpoint on (and, in the second figure, off)',
         'main-thread time: performance.eventLoopUtilization() active time over the run divided by calls; the three variants run interleaved',
         'the CPU is shared with other processes (2 cores): compare the ratios, which are measured within one run',
