@@ -118,6 +118,12 @@ export const CODEX_INPUT_TOKEN_COUNT = 'input_token_count';
 export const CODEX_OUTPUT_TOKEN_COUNT = 'output_token_count';
 export const CODEX_CACHED_TOKEN_COUNT = 'cached_token_count';
 export const CODEX_REASONING_TOKEN_COUNT = 'reasoning_token_count';
+// Their spans (traces on): the service names they report, and the span that carries a model call.
+export const CC_SERVICE_NAME = 'claude-code';
+export const CC_SPAN_LLM_REQUEST = 'claude_code.llm_request';
+export const GEMINI_SERVICE_NAME = 'gemini-cli';
+/** codex_exec, codex_cli_rs, codex-tui, ...: every Codex front end's service name starts so. */
+export const CODEX_SERVICE_PREFIX = 'codex';
 
 // --- Resource / general ----------------------------------------------------------------------
 export const SERVICE_NAME = 'service.name';

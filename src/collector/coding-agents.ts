@@ -16,9 +16,9 @@
  */
 import { createHash } from 'node:crypto';
 import * as A from '../semconv.js';
-import { modelCallRow, nsToSeconds, priceOrUnpriced, toJson, type CostFunction } from '../spans/mapping.js';
-import type { AgentRow, WriteOp } from '../spans/rows.js';
-import type { Attributes } from '../spans/span-data.js';
+import { modelCallRow, nsToMs, nsToSeconds, priceOrUnpriced, toJson, usageFromAttributes, type CostFunction } from '../spans/mapping.js';
+import type { AgentRow, CallPair, TelemetryRow, WriteOp } from '../spans/rows.js';
+import type { Attributes, SpanData } from '../spans/span-data.js';
 import type { TokenUsage } from '../telemetry/types.js';
 import type { LogData, MetricData } from './otlp/index.js';
 
@@ -91,7 +91,8 @@ function sessionOf(tool: CodingAgent, a: Attributes, resource: Attributes): stri
   return id ?? text(resource[A.SESSION_ID]) ?? 'unknown-session';
 }
 
-function sessionAgentRow(tool: CodingAgent, session: string, resource: Attributes, timeNs: bigint): AgentRow {
+/** The agent run of one coding-agent session: `<tool>-<session id>`. */
+export function sessionAgentRow(tool: CodingAgent, session: string, resource: Attributes, timeNs: bigint): AgentRow {
   const pid = optionalNumber(resource, A.PROCESS_PID);
   return {
     id: `${tool}-${session}`,
@@ -129,6 +130,18 @@ function recordId(log: LogData): string {
   return `log-${createHash('sha1').update(`${log.timeUnixNano}|${toJson(log.attributes)}|${toJson(log.resource)}`).digest('hex').slice(0, 16)}`;
 }
 
+/**
+ * What identifies one model call across a coding agent's two reports of it (its log event and
+ * its span), under the same session agent: the prompt size and the cached part of it, both
+ * normalised (DESIGN.md: input includes cache). Within a session every call re-sends a growing
+ * context, so two calls rarely share it; pairing also requires the other source and the
+ * nearest time, and pairs each report once, so two equal calls with two reports each stay two.
+ * Output is left out: Gemini's log counts thinking in it and its spans may not.
+ */
+export function callPairKey(tool: CodingAgent, usage: TokenUsage): string {
+  return `${tool}:${usage.inputTokens}:${usage.cacheReadTokens}`;
+}
+
 /** Ops for the coding-agent events among `logs`; other records are ignored. */
 export function codingAgentLogOps(logs: readonly LogData[], price?: CostFunction): WriteOp[] {
   const ops: WriteOp[] = [];
@@ -153,9 +166,74 @@ export function codingAgentLogOps(logs: readonly LogData[], price?: CostFunction
       operation: A.OP_CHAT,
       durationMs: optionalNumber(a, A.CC_DURATION_MS),
     });
-    ops.push({ kind: 'agentStart', row: agent }, { kind: 'telemetry', row, dedupe: true });
+    const pair: CallPair = { key: callPairKey(tool, usage), source: 'log' };
+    if (log.traceId && log.spanId) pair.link = { traceId: log.traceId, spanId: log.spanId };
+    ops.push({ kind: 'agentStart', row: agent }, { kind: 'telemetry', row, dedupe: true, pair });
   }
   return ops;
+}
+
+/** The coding agent that sent a span, by its service name. */
+function codingAgentOfResource(resource: Attributes): CodingAgent | undefined {
+  const service = text(resource[A.SERVICE_NAME]);
+  if (service === undefined) return undefined;
+  if (service === A.CC_SERVICE_NAME) return 'claude-code';
+  if (service === A.GEMINI_SERVICE_NAME) return 'gemini-cli';
+  if (service.toLowerCase().startsWith(A.CODEX_SERVICE_PREFIX)) return 'codex';
+  return undefined;
+}
+
+/**
+ * The session a coding agent's span names, so its spans (and the calls under them) belong to the
+ * session's agent run rather than a synthetic one: Codex names it as `conversation.id` on its
+ * turn spans (`run_turn`, `codex.sampling`, `codex.turn_input`); Claude Code as `session.id`;
+ * Gemini CLI as `gen_ai.conversation.id` / `session.id` (also on its resource).
+ */
+export function codingAgentSessionOf(span: SpanData): { tool: CodingAgent; session: string } | undefined {
+  const tool = codingAgentOfResource(span.resource);
+  if (tool === undefined) return undefined;
+  const a = span.attributes;
+  const session =
+    tool === 'codex'
+      ? text(a[A.CONVERSATION_ID])
+      : tool === 'claude-code'
+        ? text(a[A.SESSION_ID]) ?? text(span.resource[A.SESSION_ID])
+        : text(a[A.GEN_AI_CONVERSATION_ID]) ?? text(a[A.SESSION_ID]) ?? text(span.resource[A.SESSION_ID]);
+  return session === undefined ? undefined : { tool, session };
+}
+
+/**
+ * A coding agent's model-call span as a telemetry row plus its pairing identity, or undefined for
+ * any other span. Codex: a span with `gen_ai.usage.*` (`handle_responses`; its
+ * `session_task.turn` repeats the turn's total as `codex.turn.token_usage.*`, which is not a
+ * call and is not counted). Claude Code: `claude_code.llm_request`, with the same attribute
+ * names and meaning as its api_request event. Gemini CLI: an `llm_call` span if it carries
+ * `gen_ai.usage.*` (0.61 does not; its api_response event carries the call).
+ */
+export function codingAgentSpanCall(span: SpanData, agentId: string, price?: CostFunction): { row: TelemetryRow; pair: CallPair } | undefined {
+  const tool = codingAgentOfResource(span.resource);
+  if (tool === undefined) return undefined;
+  const a = span.attributes;
+  let usage: TokenUsage | undefined;
+  if (tool === 'claude-code') usage = span.name === A.CC_SPAN_LLM_REQUEST ? usageOf('claude-code', a) : undefined;
+  else usage = usageFromAttributes(a);
+  if (usage === undefined) return undefined;
+  const model = text(a[A.GEN_AI_RESPONSE_MODEL]) ?? text(a[A.GEN_AI_REQUEST_MODEL]) ?? text(a[A.CC_MODEL]);
+  const reported = tool === 'claude-code' ? optionalNumber(a, A.CC_COST_USD) : undefined;
+  const end = span.endTimeUnixNano ?? span.startTimeUnixNano;
+  const row = modelCallRow({
+    agentId,
+    timestamp: nsToSeconds(end),
+    usage,
+    cost: reported !== undefined ? { costUsd: reported, priced: true } : priceOrUnpriced(price, usage, model, undefined),
+    model,
+    provider: PROVIDERS[tool],
+    traceId: span.traceId,
+    spanId: span.spanId,
+    operation: A.OP_CHAT,
+    durationMs: span.endTimeUnixNano !== undefined ? nsToMs(span.endTimeUnixNano - span.startTimeUnixNano) : undefined,
+  });
+  return { row, pair: { key: callPairKey(tool, usage), source: 'span' } };
 }
 
 /** Ops for coding-agent metrics: each session seen in a data point is (still) running. */

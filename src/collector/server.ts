@@ -20,7 +20,7 @@ import { defaultDbPath, openDatabase, type SqliteDatabase } from '../store/datab
 import type { CostFunction } from '../spans/mapping.js';
 import { MonitoringStore } from '../store/reader.js';
 import { WriteQueue, type WriteQueueStats } from '../store/write-queue.js';
-import { SpanOwnerLookup } from '../store/span-owners.js';
+import { loadSpanWaits, SpanOwnerLookup } from '../store/span-owners.js';
 import { PriceTable } from '../telemetry/pricing.js';
 import type { Pricing } from '../telemetry/pricing-port.js';
 import { Admission, type AdmissionStats } from './admission.js';
@@ -147,7 +147,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     flushIntervalMs: 1,
     maxTransactionOps: options.maxBatchSize ?? 4096,
   });
-  const spanOps = new SpanOpsBuilder({ lookup: new SpanOwnerLookup(db), price });
+  const spanOps = new SpanOpsBuilder({ lookup: new SpanOwnerLookup(db), price, waiting: loadSpanWaits(db, 100_000) });
   // Reads for the Jaeger API on their own read-only connection.
   const reader = MonitoringStore.open(dbPath, { readonly: true });
 

@@ -13,14 +13,21 @@
  * Arrival order does not change the result: when a span arrives whose descendants were stored
  * earlier without an agent (they named it as their missing parent), a `reown` op moves those
  * descendants — spans, telemetry rows and the parent link of nested agent runs — to the run that
- * now owns them, and the synthetic agent is removed once nothing is left under it.
+ * now owns them, and the synthetic agent is removed once nothing is left under it. The list of
+ * spans waited for is kept in the database too (span_waits), so this holds across a restart.
+ *
+ * Coding agents (Claude Code, Gemini CLI, Codex) name their session on their spans; such a span
+ * belongs to the session's run (`<tool>-<session>`, the run their log events create), and a
+ * model call they report both as a span and as a log event is paired into one row by the
+ * writer (see coding-agents.ts callPairKey).
  */
 import * as A from '../semconv.js';
-import { agentIdOf, isAgentSpan, type CostFunction } from '../spans/mapping.js';
+import { agentIdOf, isAgentSpan, syntheticAgentId, type CostFunction } from '../spans/mapping.js';
 import { endedSpanOps } from '../spans/span-ops.js';
-import type { WriteOp } from '../spans/rows.js';
+import type { CallPair, WriteOp } from '../spans/rows.js';
 import type { SpanData } from '../spans/span-data.js';
 import type { SpanOwnerLookup } from '../store/span-owners.js';
+import { codingAgentSessionOf, codingAgentSpanCall, sessionAgentRow } from './coding-agents.js';
 
 /** A resolved owner: an agent run id, or null for "no agent run (yet)". */
 type Owner = string | null;
@@ -32,6 +39,8 @@ export interface SpanOpsOptions {
   maxRecentSpans?: number;
   /** Spans that stored descendants are waiting for. Default 100 000. */
   maxWaiting?: number;
+  /** The waiting list a previous collector left in the database (span_waits). */
+  waiting?: readonly { traceId: string; spanId: string }[];
 }
 
 function key(traceId: string, spanId: string): string {
@@ -49,6 +58,12 @@ export class SpanOpsBuilder {
   constructor(private readonly options: SpanOpsOptions) {
     this.maxRecent = options.maxRecentSpans ?? 200_000;
     this.maxWaiting = options.maxWaiting ?? 100_000;
+    for (const w of options.waiting ?? []) if (this.waiting.size < this.maxWaiting) this.waiting.add(key(w.traceId, w.spanId));
+  }
+
+  /** Spans whose arrival will re-own stored descendants (kept in memory, mirrored in span_waits). */
+  get waitingCount(): number {
+    return this.waiting.size;
   }
 
   /** Ops for one request's spans, in an order the writer can apply. */
@@ -57,27 +72,49 @@ export class SpanOpsBuilder {
     for (const s of spans) batch.set(key(s.traceId, s.spanId), s);
     const memo = new Map<string, Owner>();
     const ops: WriteOp[] = [];
+    this.newWaits = [];
+    const sessions = new Set<string>();
     for (const span of spans) {
       const k = key(span.traceId, span.spanId);
       const reown = this.waiting.delete(k);
+      if (reown) ops.push({ kind: 'waitDone', traceId: span.traceId, spanId: span.spanId });
+      // A coding agent's span that names its session: the session's run must exist before rows go under it.
+      const session = codingAgentSessionOf(span);
+      if (session !== undefined) {
+        const id = `${session.tool}-${session.session}`;
+        if (!sessions.has(id)) {
+          sessions.add(id);
+          ops.push({ kind: 'agentStart', row: sessionAgentRow(session.tool, session.session, span.resource, span.startTimeUnixNano) });
+        }
+      }
       let owner: Owner;
       if (isAgentSpan(span)) {
         const parent = this.ownerOfParent(span, batch, memo);
         owner = endedSpanOps(span, { agentId: undefined, parentAgentId: parent ?? undefined, reown, dedupe: true }, this.options.price, ops)!;
       } else {
         owner = this.namedOwner(span) ?? this.ownerOfParent(span, batch, memo);
-        endedSpanOps(span, { agentId: owner ?? undefined, reown, dedupe: true }, this.options.price, ops);
+        // A coding agent's model-call span: its own row, which the writer pairs with the call's log event.
+        const call = codingAgentSpanCall(span, owner ?? syntheticAgentId(span.traceId), this.options.price);
+        const from = ops.length;
+        endedSpanOps(span, { agentId: owner ?? undefined, reown, dedupe: true }, this.options.price, ops, call?.row);
+        if (call) for (let i = from; i < ops.length; i++) if (ops[i]!.kind === 'telemetry') (ops[i] as { pair?: CallPair }).pair = call.pair;
       }
       memo.set(k, owner);
       // Only real owners are cached: "no owner" can change (a late parent re-owns the span).
       if (owner !== null) this.remember(k, owner);
     }
+    for (const w of this.newWaits) ops.push({ kind: 'waitFor', traceId: w.traceId, spanId: w.spanId });
     return ops;
   }
 
+  /** Spans first waited for while building the current request. */
+  private newWaits: { traceId: string; spanId: string }[] = [];
+
   private namedOwner(span: SpanData): Owner {
     const v = span.attributes[A.AGENTLOUPE_OWNER_AGENT_ID];
-    return typeof v === 'string' && v !== '' ? v : null;
+    if (typeof v === 'string' && v !== '') return v;
+    const session = codingAgentSessionOf(span);
+    return session === undefined ? null : `${session.tool}-${session.session}`;
   }
 
   /**
@@ -125,9 +162,13 @@ export class SpanOpsBuilder {
     if (this.recent.has(k)) return this.recent.get(k)!;
     const stored = this.options.lookup.ownerOf(traceId, spanId);
     if (stored.found) return stored.agentId;
-    // Not seen yet: remember that something below it waits, so its arrival re-owns the rows.
-    if (this.waiting.size < this.maxWaiting) this.waiting.add(k);
-    else this.waitingOverflow++;
+    // Not seen yet: remember (here and in the database) that something below it waits, so its
+    // arrival re-owns the rows, in this process or a later one.
+    if (this.waiting.has(k)) return null;
+    if (this.waiting.size < this.maxWaiting) {
+      this.waiting.add(k);
+      this.newWaits.push({ traceId, spanId });
+    } else this.waitingOverflow++;
     return null;
   }
 

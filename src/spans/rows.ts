@@ -87,6 +87,18 @@ export interface SpanRow {
   resource: string;
 }
 
+/**
+ * How one model call reported by two sources (a coding agent's log event and its span) is
+ * recognised: the same `key` under the same agent, from the other source, within
+ * CALL_PAIR_WINDOW_SECONDS; or, for a log event emitted inside the call's span, `link`.
+ */
+export interface CallPair {
+  key: string;
+  source: 'log' | 'span';
+  /** The span the log record was emitted in, when it carries one. */
+  link?: { traceId: string; spanId: string };
+}
+
 /** One unit of work for the writer, in the order it must be applied. */
 export type WriteOp =
   | { kind: 'agentStart'; row: AgentRow }
@@ -98,10 +110,14 @@ export type WriteOp =
    * `dedupe`: skip a row already stored for the same span (the collector's retries).
    * `agentLive`: the writer knows the agent row exists and has not ended, and skips the lookup.
    */
-  | { kind: 'telemetry'; row: TelemetryRow; dedupe: boolean; agentLive?: boolean }
+  | { kind: 'telemetry'; row: TelemetryRow; dedupe: boolean; agentLive?: boolean; pair?: CallPair }
   | { kind: 'span'; row: SpanRow }
   /**
    * The collector learnt that span `spanId` belongs to agent run `agentId`: its stored descendants
    * that were waiting for an owner (no agent yet, or the trace's synthetic agent) move to it.
    */
-  | { kind: 'reown'; traceId: string; spanId: string; agentId: string };
+  | { kind: 'reown'; traceId: string; spanId: string; agentId: string }
+  /** A stored span's parent has not arrived: remember it (durably) so its arrival re-owns the child. */
+  | { kind: 'waitFor'; traceId: string; spanId: string }
+  /** A waited-for span arrived. */
+  | { kind: 'waitDone'; traceId: string; spanId: string };

@@ -3,7 +3,7 @@
  * thread. Structured clone copies a flat array of strings, numbers and bigints much faster than
  * the same values as an array of row objects (no property names, no object graph).
  */
-import type { AgentRow, SpanRow, TelemetryRow, WriteOp } from '../spans/rows.js';
+import type { AgentRow, CallPair, SpanRow, TelemetryRow, WriteOp } from '../spans/rows.js';
 
 const AGENT_KEYS = [
   'id', 'parentId', 'planId', 'agentType', 'status', 'processId', 'startTime', 'endTime', 'exitCode', 'errorMessage', 'logFile',
@@ -29,6 +29,8 @@ const enum Code {
   Telemetry = 5,
   Span = 6,
   Reown = 7,
+  WaitFor = 8,
+  WaitDone = 9,
 }
 
 export type EncodedOps = unknown[];
@@ -63,7 +65,7 @@ export function encodeOp(op: WriteOp, out: EncodedOps): void {
       pushRow(out, op.row, AGENT_KEYS);
       return;
     case 'telemetry':
-      out.push(Code.Telemetry, op.dedupe, op.agentLive ?? false);
+      out.push(Code.Telemetry, op.dedupe, op.agentLive ?? false, op.pair?.key ?? null, op.pair?.source ?? null, op.pair?.link?.traceId ?? null, op.pair?.link?.spanId ?? null);
       pushRow(out, op.row, TELEMETRY_KEYS);
       return;
     case 'span':
@@ -72,6 +74,10 @@ export function encodeOp(op: WriteOp, out: EncodedOps): void {
       return;
     case 'reown':
       out.push(Code.Reown, op.traceId, op.spanId, op.agentId);
+      return;
+    case 'waitFor':
+    case 'waitDone':
+      out.push(op.kind === 'waitFor' ? Code.WaitFor : Code.WaitDone, op.traceId, op.spanId);
       return;
   }
 }
@@ -96,10 +102,18 @@ export function decodeOps(data: EncodedOps): WriteOp[] {
         ops.push({ kind: 'agentEnd', durationMs: data[i] as number, row: readRow<AgentRow>(data, i + 1, AGENT_KEYS) });
         i += 1 + AGENT_KEYS.length;
         break;
-      case Code.Telemetry:
-        ops.push({ kind: 'telemetry', dedupe: data[i] as boolean, agentLive: data[i + 1] as boolean, row: readRow<TelemetryRow>(data, i + 2, TELEMETRY_KEYS) });
-        i += 2 + TELEMETRY_KEYS.length;
+      case Code.Telemetry: {
+        const op: WriteOp = { kind: 'telemetry', dedupe: data[i] as boolean, agentLive: data[i + 1] as boolean, row: readRow<TelemetryRow>(data, i + 6, TELEMETRY_KEYS) };
+        // A coding agent's call reported twice (see CallPair): key, source, and the log's span link.
+        if (data[i + 2] !== null) {
+          const pair: CallPair = { key: data[i + 2] as string, source: data[i + 3] as CallPair['source'] };
+          if (data[i + 4] !== null) pair.link = { traceId: data[i + 4] as string, spanId: data[i + 5] as string };
+          op.pair = pair;
+        }
+        ops.push(op);
+        i += 6 + TELEMETRY_KEYS.length;
         break;
+      }
       case Code.Span:
         ops.push({ kind: 'span', row: readRow<SpanRow>(data, i, SPAN_KEYS) });
         i += SPAN_KEYS.length;
@@ -107,6 +121,11 @@ export function decodeOps(data: EncodedOps): WriteOp[] {
       case Code.Reown:
         ops.push({ kind: 'reown', traceId: data[i] as string, spanId: data[i + 1] as string, agentId: data[i + 2] as string });
         i += 3;
+        break;
+      case Code.WaitFor:
+      case Code.WaitDone:
+        ops.push({ kind: code === Code.WaitFor ? 'waitFor' : 'waitDone', traceId: data[i] as string, spanId: data[i + 1] as string });
+        i += 2;
         break;
       default:
         throw new Error(`corrupt write batch: unknown op code ${String(code)} at ${i - 1}`);

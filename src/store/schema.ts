@@ -231,6 +231,29 @@ export const MIGRATIONS: Migration[] = [
       'CREATE INDEX IF NOT EXISTS idx_agent_runs_duration ON agent_runs(agent_id, start_ns, end_ns)',
     ],
   },
+  {
+    version: 5,
+    description: 'collector state that must survive a restart: spans waited for by stored descendants (span_waits), and one row per model call reported twice (telemetry_calls.pair_key / pair_source, telemetry_aliases)',
+    // span_waits: a child stored before its parent names the parent here, so the parent re-owns
+    // it when it arrives, even in a later collector process.
+    // pair_key / pair_source: a coding agent's model call reported both as a log event and as a
+    // span is stored once; the row records which sources it came from ('log', 'span', 'both').
+    // telemetry_aliases: the other source's (trace id, span id) of a merged call, so a retried
+    // export of either source is still recognised as already stored.
+    statements: () => [
+      'CREATE TABLE span_waits (trace_id TEXT NOT NULL, span_id TEXT NOT NULL, PRIMARY KEY (trace_id, span_id)) WITHOUT ROWID',
+      'ALTER TABLE telemetry_calls ADD COLUMN pair_key TEXT',
+      'ALTER TABLE telemetry_calls ADD COLUMN pair_source TEXT',
+      'CREATE INDEX idx_telemetry_calls_pair ON telemetry_calls(pair_key) WHERE pair_key IS NOT NULL',
+      `CREATE TABLE telemetry_aliases (
+    span_id TEXT NOT NULL,
+    trace_id TEXT NOT NULL DEFAULT '',
+    telemetry_id INTEGER NOT NULL REFERENCES telemetry(id) ON DELETE CASCADE,
+    PRIMARY KEY (span_id, trace_id)
+  ) WITHOUT ROWID`,
+      'CREATE INDEX idx_telemetry_aliases_telemetry ON telemetry_aliases(telemetry_id)',
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

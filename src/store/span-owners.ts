@@ -26,3 +26,11 @@ export class SpanOwnerLookup {
     return { found: true, agentId: id === null || id === syntheticAgentId(traceId) ? null : id };
   }
 }
+
+/**
+ * The spans that stored descendants are waiting for (`span_waits`), read once when a collector
+ * starts, so a parent that arrives after a restart still re-owns the children stored before it.
+ */
+export function loadSpanWaits(db: SqliteDatabase, max: number): { traceId: string; spanId: string }[] {
+  return db.prepare('SELECT trace_id AS traceId, span_id AS spanId FROM span_waits LIMIT ?').all(max) as { traceId: string; spanId: string }[];
+}

@@ -1,7 +1,10 @@
 import type { Statement, Transaction } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
-import type { AgentRow, TelemetryRow, WriteOp } from '../spans/rows.js';
+import type { AgentRow, CallPair, TelemetryRow, WriteOp } from '../spans/rows.js';
 import { syntheticAgentId } from '../spans/mapping.js';
+
+/** How far apart (epoch seconds) the two reports of one model call may be to be paired. */
+export const CALL_PAIR_WINDOW_SECONDS = 600;
 
 /** What one `apply` did. Ops that could not be stored are counted, never thrown. */
 export interface ApplyResult {
@@ -94,8 +97,29 @@ export class SqliteWriter {
       insertTelemetry: p(`INSERT INTO telemetry (agent_id, timestamp, input_tokens, output_tokens, cached_tokens, cache_creation_tokens, cache_read_tokens,
           total_tokens, estimated_cost, model, provider, tool_name, tool_args, tool_approved, tool_approval_type, engine_id)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      insertCall: p(`INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, unpriced, reasoning_tokens, duration_ms, partial)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertCall: p(`INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, unpriced, reasoning_tokens, duration_ms, partial, pair_key, pair_source)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertWait: p('INSERT OR IGNORE INTO span_waits (trace_id, span_id) VALUES (?, ?)'),
+      deleteWait: p('DELETE FROM span_waits WHERE trace_id = ? AND span_id = ?'),
+      aliasExists: p('SELECT 1 FROM telemetry_aliases WHERE span_id = ? AND trace_id = ?'),
+      insertAlias: p('INSERT OR IGNORE INTO telemetry_aliases (span_id, trace_id, telemetry_id) VALUES (?, ?, ?)'),
+      // The other report of a call: same key, same agent, the other source, nearest in time.
+      pairTwin: p(`SELECT t.id AS id, t.agent_id AS agent, t.total_tokens AS tokens FROM telemetry t JOIN telemetry_calls c ON c.telemetry_id = t.id
+          WHERE c.pair_key = @key AND c.pair_source = @other AND t.agent_id = @agentId AND ABS(t.timestamp - @timestamp) <= ${CALL_PAIR_WINDOW_SECONDS}
+          ORDER BY ABS(t.timestamp - @timestamp), t.id LIMIT 1`),
+      // A log event emitted inside the call's own span.
+      linkTwin: p(`SELECT t.id AS id, t.agent_id AS agent, t.total_tokens AS tokens FROM telemetry t JOIN telemetry_calls c ON c.telemetry_id = t.id
+          WHERE c.span_id = ? AND c.trace_id = ? AND c.pair_source = 'span'`),
+      // The log report is the fuller one (session, model, reported cost): it overwrites a span report.
+      mergeLogIntoRow: p(`UPDATE telemetry SET agent_id = @agentId, timestamp = @timestamp, input_tokens = @inputTokens, output_tokens = @outputTokens,
+          cached_tokens = @cachedTokens, cache_creation_tokens = @cacheCreationTokens, cache_read_tokens = @cacheReadTokens, total_tokens = @totalTokens,
+          estimated_cost = @estimatedCost, model = COALESCE(@model, model), provider = COALESCE(@provider, provider) WHERE id = @id`),
+      mergeLogIntoCall: p(`UPDATE telemetry_calls SET pair_source = 'both', unpriced = @unpriced, reasoning_tokens = @reasoningTokens,
+          duration_ms = COALESCE(duration_ms, @durationMs) WHERE telemetry_id = @id`),
+      markPaired: p(`UPDATE telemetry_calls SET pair_source = 'both' WHERE telemetry_id = ?`),
+      movedPairRows: p(`SELECT t.id AS id, t.timestamp AS timestamp, t.total_tokens AS tokens, c.pair_key AS key FROM telemetry t JOIN telemetry_calls c ON c.telemetry_id = t.id
+          WHERE c.trace_id = ? AND c.span_id = ? AND c.pair_source = 'span' AND t.agent_id = ?`),
+      deleteTelemetry: p('DELETE FROM telemetry WHERE id = ?'),
       insertSpan: p(`INSERT OR REPLACE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, duration_ns, status_code,
           status_message, service_name, scope_name, agent_id, attributes, events, links, resource)
         VALUES (@traceId, @spanId, @parentSpanId, @name, @kind, @startNs, @endNs, @durationNs, @statusCode,
@@ -149,13 +173,20 @@ export class SqliteWriter {
         this.agentEnd(op.row, op.durationMs);
         return;
       case 'telemetry':
-        this.telemetry(op.row, op.dedupe, op.agentLive ?? false);
+        this.telemetry(op.row, op.dedupe, op.agentLive ?? false, op.pair);
         return;
       case 'span':
         this.s.insertSpan!.run(op.row);
         return;
       case 'reown':
         this.reown(op.traceId, op.spanId, op.agentId);
+        this.s.deleteWait!.run(op.traceId, op.spanId);
+        return;
+      case 'waitFor':
+        this.s.insertWait!.run(op.traceId, op.spanId);
+        return;
+      case 'waitDone':
+        this.s.deleteWait!.run(op.traceId, op.spanId);
         return;
     }
   }
@@ -177,6 +208,18 @@ export class SqliteWriter {
       this.s.reownChildAgents!.run({ traceId, spanId: parent, agentId });
     }
     if (moved.length === 0) return;
+    // A moved call that the agent already has from its other source (a coding agent's log event) is the same call.
+    let merged = 0;
+    for (const m of moved) {
+      for (const row of this.s.movedPairRows!.all(traceId, m.span_id, agentId) as { id: number; timestamp: number; tokens: number; key: string }[]) {
+        const twin = this.s.pairTwin!.get({ key: row.key, other: 'log', agentId, timestamp: row.timestamp }) as { id: number } | undefined;
+        if (!twin) continue;
+        this.s.deleteTelemetry!.run(row.id);
+        this.s.insertAlias!.run(m.span_id, traceId, twin.id);
+        this.s.markPaired!.run(twin.id);
+        merged += row.tokens;
+      }
+    }
     this.s.dropEmptySynthetic!.run({ synthetic });
     // The synthetic agent had counted these calls in its usage row (it is always ended): take them back.
     if (syntheticRun?.name && tokens > 0) {
@@ -184,9 +227,39 @@ export class SqliteWriter {
       this.s.dropEmptyUsage!.run(syntheticRun.name);
     }
     // Calls moved to a run that already ended still count towards its agent's usage.
-    if (agent && agent.end_time !== null && agent.name && tokens > 0) {
-      this.s.upsertUsage!.run({ name: agent.name, runs: 0, durationMs: 0, tokens, success: 0, failure: 0, lastUsedAt: null, category: null });
+    if (agent && agent.end_time !== null && agent.name && tokens - merged > 0) {
+      this.s.upsertUsage!.run({ name: agent.name, runs: 0, durationMs: 0, tokens: tokens - merged, success: 0, failure: 0, lastUsedAt: null, category: null });
     }
+  }
+
+  /** Tokens leave `from` and join `to` in agent_usage, for runs that have ended (running runs are summed at their end). */
+  private moveUsage(from: string, fromTokens: number, to: string, toTokens: number): void {
+    const was = this.s.agentForTelemetry!.get(from) as { end_time: number | null; name: string | null } | undefined;
+    const now = from === to ? was : (this.s.agentForTelemetry!.get(to) as { end_time: number | null; name: string | null } | undefined);
+    const add = (name: string, tokens: number): void => {
+      if (tokens === 0) return;
+      this.s.upsertUsage!.run({ name, runs: 0, durationMs: 0, tokens, success: 0, failure: 0, lastUsedAt: null, category: null });
+      if (tokens < 0) this.s.dropEmptyUsage!.run(name);
+    };
+    if (was?.end_time != null && was.name) add(was.name, -fromTokens);
+    if (now?.end_time != null && now.name) add(now.name, toTokens);
+  }
+
+  /**
+   * The second report of a call already stored from its other source: the log report's values
+   * win (it names the session and the model), both identities are kept for retries, and a
+   * synthetic agent left empty by the move is removed.
+   */
+  private mergePair(twin: { id: number; agent: string; tokens: number }, row: TelemetryRow, pair: CallPair): void {
+    this.s.insertAlias!.run(row.spanId, row.traceId ?? '', twin.id);
+    if (pair.source === 'span') {
+      this.s.markPaired!.run(twin.id);
+      return;
+    }
+    this.s.mergeLogIntoRow!.run({ ...telemetryParams(row), id: twin.id });
+    this.s.mergeLogIntoCall!.run({ id: twin.id, unpriced: row.unpriced ? 1 : 0, reasoningTokens: row.reasoningTokens, durationMs: row.durationMs });
+    this.moveUsage(twin.agent, twin.tokens, row.agentId, row.totalTokens);
+    if (twin.agent !== row.agentId && twin.agent.startsWith('trace-')) this.s.dropEmptySynthetic!.run({ synthetic: twin.agent });
   }
 
   private agentStart(row: AgentRow): { existed: boolean; ended: boolean } {
@@ -225,8 +298,19 @@ export class SqliteWriter {
     });
   }
 
-  private telemetry(row: TelemetryRow, dedupe: boolean, agentLive: boolean): void {
-    if (dedupe && row.spanId && this.s.telemetryExists!.get(row.spanId, row.traceId)) return;
+  private telemetry(row: TelemetryRow, dedupe: boolean, agentLive: boolean, pair?: CallPair): void {
+    if (dedupe && row.spanId && (this.s.telemetryExists!.get(row.spanId, row.traceId) || this.s.aliasExists!.get(row.spanId, row.traceId ?? ''))) return;
+    if (pair && row.spanId) {
+      if (!agentLive && !this.s.agentForTelemetry!.get(row.agentId)) this.s.stubAgent!.run(row.agentId, row.timestamp);
+      const twin = ((pair.link && pair.source === 'log' ? this.s.linkTwin!.get(pair.link.spanId, pair.link.traceId) : undefined) ??
+        this.s.pairTwin!.get({ key: pair.key, other: pair.source === 'log' ? 'span' : 'log', agentId: row.agentId, timestamp: row.timestamp })) as
+        | { id: number; agent: string; tokens: number }
+        | undefined;
+      if (twin) {
+        this.mergePair(twin, row, pair);
+        return;
+      }
+    }
     const agent = agentLive ? undefined : (this.s.agentForTelemetry!.get(row.agentId) as { end_time: number | null; name: string | null } | undefined);
     if (!agent && !agentLive) this.s.stubAgent!.run(row.agentId, row.timestamp);
     const info = this.s.insertTelemetry!.run(
@@ -256,6 +340,8 @@ export class SqliteWriter {
       row.reasoningTokens,
       row.durationMs,
       row.partial ? 1 : 0,
+      pair?.key ?? null,
+      pair?.source ?? null,
     );
     // A call that ends after its agent run was closed still counts towards the agent's usage.
     if (agent && agent.end_time !== null && agent.name && row.totalTokens > 0) {
@@ -264,6 +350,22 @@ export class SqliteWriter {
       });
     }
   }
+}
+
+function telemetryParams(row: TelemetryRow): Record<string, unknown> {
+  return {
+    agentId: row.agentId,
+    timestamp: row.timestamp,
+    inputTokens: row.inputTokens,
+    outputTokens: row.outputTokens,
+    cachedTokens: row.cachedTokens,
+    cacheCreationTokens: row.cacheCreationTokens,
+    cacheReadTokens: row.cacheReadTokens,
+    totalTokens: row.totalTokens,
+    estimatedCost: row.estimatedCost,
+    model: row.model,
+    provider: row.provider,
+  };
 }
 
 function agentParams(row: AgentRow): Record<string, unknown> {
