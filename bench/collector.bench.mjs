@@ -4,8 +4,10 @@
 //  - the collector process's peak RSS (it runs as its own process: `agentloupe collector`);
 //  - baseline, same run, same client: a loopback HTTP server that only reads the body and
 //    answers 200 (what HTTP alone costs), so the ratios show what decoding + mapping + SQLite add.
+import grpc from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
+import { createServer as createNetServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -83,17 +85,18 @@ async function send(url, list, contentType) {
   return { latencies, ms: performance.now() - t0 };
 }
 
-function startCollector(dbPath) {
+function startCollector(dbPath, grpcPort) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'collector', '--port', '0', '--grpc-port', '0', '--db', dbPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENTLOUPE_LOG: 'silent' } });
+    const child = spawn(process.execPath, [CLI, 'collector', '--port', '0', '--grpc-port', String(grpcPort), '--db', dbPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENTLOUPE_LOG: 'silent' } });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`collector did not start: ${out}`)), 15_000);
     child.stdout.on('data', (d) => {
       out += d;
       const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
+      const g = /OTLP\/gRPC:\s+http:\/\/(\S+)/.exec(out);
+      if (m && (g || grpcPort === 0)) {
         clearTimeout(timer);
-        resolve({ child, url: m[1] });
+        resolve({ child, url: m[1], grpcAddress: g?.[1] });
       }
     });
     child.on('exit', (code) => reject(new Error(`collector exited ${code}: ${out}`)));
@@ -142,7 +145,7 @@ export default async function ({ quick }) {
   const notes = [];
   try {
     const baseline = await nullReceiver();
-    const { child, url } = await startCollector(join(dir, 'collector.db'));
+    const { child, url, grpcAddress } = await startCollector(join(dir, 'collector.db'), await freePort());
     try {
       let offset = 0;
       for (const [encoding, contentType] of [['protobuf', 'application/x-protobuf'], ['json', 'application/json']]) {
@@ -164,6 +167,8 @@ export default async function ({ quick }) {
         results[`${encoding}_request_kb`] = Math.round(bytes / list.length / 1024);
         results[`${encoding}_retried_503`] = sent.latencies.length - list.length;
       }
+      // --- OTLP/gRPC (issue 14): the same kind of protobuf payloads, same process, same run ---
+      offset = await grpcPhase(results, grpcAddress, join(dir, 'collector.db'), requests, offset);
       results.collector_peak_rss_mb = Number((peakRssMb(child.pid) ?? NaN).toFixed(1));
     } finally {
       child.kill('SIGTERM');
@@ -173,8 +178,72 @@ export default async function ({ quick }) {
     notes.push(`${requests} requests x ${SPANS_PER_REQUEST} spans per encoding (1 agent span + 99 model calls each), ${CONCURRENCY} concurrent senders, collector in its own process`);
     notes.push('into_sqlite: from the first request sent until every span row is committed; http_accept: until the last 200');
     notes.push('baseline: the same client against a loopback server that only reads the body (HTTP cost alone)');
+    notes.push('grpc: the same protobuf payloads (new ids) as TraceService/Export calls over one HTTP/2 connection, 8 in flight; grpc_vs_http_protobuf = grpc spans/s into SQLite / protobuf-over-HTTP spans/s into SQLite, same run');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   return { name: 'collector', results, notes };
+}
+
+// --- OTLP/gRPC section (issue 14) -------------------------------------------------------------
+
+/** A port nothing listens on now (the collector's gRPC port must be named up front: 0 turns it off). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createNetServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Sends every body as an Export call with CONCURRENCY calls in flight; UNAVAILABLE is retried, as exporters do. */
+async function sendGrpc(address, list) {
+  const identity = (b) => b;
+  const Client = grpc.makeGenericClientConstructor(
+    { Export: { path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
+    'TraceService',
+  );
+  const client = new Client(address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 64 * 1024 * 1024 });
+  const call = (body) => new Promise((resolve) => client.Export(body, (err) => resolve(err ? err.code : 0)));
+  const latencies = [];
+  let next = 0;
+  let retried = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    while (next < list.length) {
+      const body = list[next++];
+      for (let attempt = 0; ; attempt++) {
+        const s = performance.now();
+        const code = await call(body);
+        latencies.push(performance.now() - s);
+        if (code === 0) break;
+        if (code !== grpc.status.UNAVAILABLE || attempt >= 50) throw new Error(`gRPC status ${code}`);
+        retried++;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const ms = performance.now() - t0;
+  client.close();
+  return { latencies, ms, retried };
+}
+
+async function grpcPhase(results, address, dbPath, requests, offset) {
+  const list = bodies(requests, 'protobuf', offset);
+  const t0 = performance.now();
+  const sent = await sendGrpc(address, list);
+  await waitForRows(dbPath, (offset + requests) * SPANS_PER_REQUEST, 120_000);
+  const intoSqliteMs = performance.now() - t0;
+  const spans = requests * SPANS_PER_REQUEST;
+  results.grpc_spans_per_s_into_sqlite = Math.round(spans / (intoSqliteMs / 1000));
+  results.grpc_spans_per_s_accept = Math.round(spans / (sent.ms / 1000));
+  results.grpc_p50_request_ms = Number(pct(sent.latencies, 50).toFixed(2));
+  results.grpc_p99_request_ms = Number(pct(sent.latencies, 99).toFixed(2));
+  results.grpc_retried_unavailable = sent.retried;
+  results.grpc_vs_http_protobuf = Number((results.grpc_spans_per_s_into_sqlite / results.protobuf_spans_per_s_into_sqlite).toFixed(2));
+  return offset + requests;
 }
