@@ -5,7 +5,7 @@ import { openDatabase, type SqliteDatabase } from '../src/store/database.js';
 import { prune } from '../src/store/maintenance.js';
 import { MonitoringStore, type SummaryGroup, type SummaryRow, type TimeRange } from '../src/store/reader.js';
 import { HOUR, rebuildRollup, ROLLUP_BACKFILL, splitRange } from '../src/store/rollup.js';
-import { MIGRATIONS } from '../src/store/schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/schema.js';
 import type { WriteOp } from '../src/spans/rows.js';
 import { SqliteWriter } from '../src/store/writer.js';
 import { agentRow, telemetryRow } from './cli-fixture.js';
@@ -408,7 +408,7 @@ describe('telemetry_hourly rollup', () => {
     expect(raw.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name = 'telemetry_hourly'").pluck().get()).toBe(0);
     raw.close();
     const db = openDatabase(path);
-    expect(db.pragma('user_version', { simple: true })).toBe(4);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(db.prepare('SELECT COUNT(*) FROM telemetry_hourly').pluck().get()).toBeGreaterThan(0);
     expect(rollupDrift(db)).toEqual([]);
     expect(differences(db, ranges(rng(4)))).toEqual([]);

@@ -22,6 +22,7 @@ const TERMINAL = "('completed','failed','terminated')";
  */
 export class SqliteWriter {
   private readonly s: Record<string, Statement>;
+  private readonly v5: Record<string, Statement> | undefined;
   private readonly batch: Transaction<(ops: readonly WriteOp[]) => void>;
 
   constructor(readonly db: SqliteDatabase) {
@@ -97,34 +98,42 @@ export class SqliteWriter {
       insertTelemetry: p(`INSERT INTO telemetry (agent_id, timestamp, input_tokens, output_tokens, cached_tokens, cache_creation_tokens, cache_read_tokens,
           total_tokens, estimated_cost, model, provider, tool_name, tool_args, tool_approved, tool_approval_type, engine_id)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      insertCall: p(`INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, unpriced, reasoning_tokens, duration_ms, partial, pair_key, pair_source)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      insertWait: p('INSERT OR IGNORE INTO span_waits (trace_id, span_id) VALUES (?, ?)'),
-      deleteWait: p('DELETE FROM span_waits WHERE trace_id = ? AND span_id = ?'),
-      aliasExists: p('SELECT 1 FROM telemetry_aliases WHERE span_id = ? AND trace_id = ?'),
-      insertAlias: p('INSERT OR IGNORE INTO telemetry_aliases (span_id, trace_id, telemetry_id) VALUES (?, ?, ?)'),
-      // The other report of a call: same key, same agent, the other source, nearest in time.
-      pairTwin: p(`SELECT t.id AS id, t.agent_id AS agent, t.total_tokens AS tokens FROM telemetry t JOIN telemetry_calls c ON c.telemetry_id = t.id
-          WHERE c.pair_key = @key AND c.pair_source = @other AND t.agent_id = @agentId AND ABS(t.timestamp - @timestamp) <= ${CALL_PAIR_WINDOW_SECONDS}
-          ORDER BY ABS(t.timestamp - @timestamp), t.id LIMIT 1`),
-      // A log event emitted inside the call's own span.
-      linkTwin: p(`SELECT t.id AS id, t.agent_id AS agent, t.total_tokens AS tokens FROM telemetry t JOIN telemetry_calls c ON c.telemetry_id = t.id
-          WHERE c.span_id = ? AND c.trace_id = ? AND c.pair_source = 'span'`),
-      // The log report is the fuller one (session, model, reported cost): it overwrites a span report.
-      mergeLogIntoRow: p(`UPDATE telemetry SET agent_id = @agentId, timestamp = @timestamp, input_tokens = @inputTokens, output_tokens = @outputTokens,
-          cached_tokens = @cachedTokens, cache_creation_tokens = @cacheCreationTokens, cache_read_tokens = @cacheReadTokens, total_tokens = @totalTokens,
-          estimated_cost = @estimatedCost, model = COALESCE(@model, model), provider = COALESCE(@provider, provider) WHERE id = @id`),
-      mergeLogIntoCall: p(`UPDATE telemetry_calls SET pair_source = 'both', unpriced = @unpriced, reasoning_tokens = @reasoningTokens,
-          duration_ms = COALESCE(duration_ms, @durationMs) WHERE telemetry_id = @id`),
-      markPaired: p(`UPDATE telemetry_calls SET pair_source = 'both' WHERE telemetry_id = ?`),
-      movedPairRows: p(`SELECT t.id AS id, t.timestamp AS timestamp, t.total_tokens AS tokens, c.pair_key AS key FROM telemetry t JOIN telemetry_calls c ON c.telemetry_id = t.id
-          WHERE c.trace_id = ? AND c.span_id = ? AND c.pair_source = 'span' AND t.agent_id = ?`),
-      deleteTelemetry: p('DELETE FROM telemetry WHERE id = ?'),
+      insertCall: p(`INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, unpriced, reasoning_tokens, duration_ms, partial)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       insertSpan: p(`INSERT OR REPLACE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, duration_ns, status_code,
           status_message, service_name, scope_name, agent_id, attributes, events, links, resource)
         VALUES (@traceId, @spanId, @parentSpanId, @name, @kind, @startNs, @endNs, @durationNs, @statusCode,
           @statusMessage, @serviceName, @scopeName, @agentId, @attributes, @events, @links, @resource)`),
     };
+    // Schema 5's collector state (span_waits, call pairing). A writer on an older file, before it
+    // is migrated (tests build such files), writes everything else and skips these.
+    const hasV5 = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'telemetry_aliases'").get() !== undefined;
+    this.v5 = hasV5
+      ? {
+          insertWait: p('INSERT OR IGNORE INTO span_waits (trace_id, span_id) VALUES (?, ?)'),
+          deleteWait: p('DELETE FROM span_waits WHERE trace_id = ? AND span_id = ?'),
+          aliasExists: p('SELECT 1 FROM telemetry_aliases WHERE span_id = ? AND trace_id = ?'),
+          insertAlias: p('INSERT OR IGNORE INTO telemetry_aliases (span_id, trace_id, telemetry_id) VALUES (?, ?, ?)'),
+          // The other report of a call: same key, same agent, the other source, nearest in time.
+          pairTwin: p(`SELECT t.id AS id, t.agent_id AS agent, t.total_tokens AS tokens FROM telemetry t JOIN telemetry_calls c ON c.telemetry_id = t.id
+              WHERE c.pair_key = @key AND c.pair_source = @other AND t.agent_id = @agentId AND ABS(t.timestamp - @timestamp) <= ${CALL_PAIR_WINDOW_SECONDS}
+              ORDER BY ABS(t.timestamp - @timestamp), t.id LIMIT 1`),
+          // A log event emitted inside the call's own span.
+          linkTwin: p(`SELECT t.id AS id, t.agent_id AS agent, t.total_tokens AS tokens FROM telemetry t JOIN telemetry_calls c ON c.telemetry_id = t.id
+              WHERE c.span_id = ? AND c.trace_id = ? AND c.pair_source = 'span'`),
+          // The log report is the fuller one (session, model, reported cost): it overwrites a span report.
+          mergeLogIntoRow: p(`UPDATE telemetry SET agent_id = @agentId, timestamp = @timestamp, input_tokens = @inputTokens, output_tokens = @outputTokens,
+              cached_tokens = @cachedTokens, cache_creation_tokens = @cacheCreationTokens, cache_read_tokens = @cacheReadTokens, total_tokens = @totalTokens,
+              estimated_cost = @estimatedCost, model = COALESCE(@model, model), provider = COALESCE(@provider, provider) WHERE id = @id`),
+          mergeLogIntoCall: p(`UPDATE telemetry_calls SET pair_source = 'both', unpriced = @unpriced, reasoning_tokens = @reasoningTokens,
+              duration_ms = COALESCE(duration_ms, @durationMs) WHERE telemetry_id = @id`),
+          markPaired: p(`UPDATE telemetry_calls SET pair_source = 'both' WHERE telemetry_id = ?`),
+          movedPairRows: p(`SELECT t.id AS id, t.timestamp AS timestamp, t.total_tokens AS tokens, c.pair_key AS key FROM telemetry t JOIN telemetry_calls c ON c.telemetry_id = t.id
+              WHERE c.trace_id = ? AND c.span_id = ? AND c.pair_source = 'span' AND t.agent_id = ?`),
+          deleteTelemetry: p('DELETE FROM telemetry WHERE id = ?'),
+          setPair: p('UPDATE telemetry_calls SET pair_key = ?, pair_source = ? WHERE telemetry_id = ?'),
+        }
+      : undefined;
     this.batch = db.transaction((ops: readonly WriteOp[]) => {
       for (const op of ops) this.applyOne(op);
     });
@@ -180,13 +189,13 @@ export class SqliteWriter {
         return;
       case 'reown':
         this.reown(op.traceId, op.spanId, op.agentId);
-        this.s.deleteWait!.run(op.traceId, op.spanId);
+        this.v5?.deleteWait!.run(op.traceId, op.spanId);
         return;
       case 'waitFor':
-        this.s.insertWait!.run(op.traceId, op.spanId);
+        this.v5?.insertWait!.run(op.traceId, op.spanId);
         return;
       case 'waitDone':
-        this.s.deleteWait!.run(op.traceId, op.spanId);
+        this.v5?.deleteWait!.run(op.traceId, op.spanId);
         return;
     }
   }
@@ -210,13 +219,14 @@ export class SqliteWriter {
     if (moved.length === 0) return;
     // A moved call that the agent already has from its other source (a coding agent's log event) is the same call.
     let merged = 0;
-    for (const m of moved) {
-      for (const row of this.s.movedPairRows!.all(traceId, m.span_id, agentId) as { id: number; timestamp: number; tokens: number; key: string }[]) {
-        const twin = this.s.pairTwin!.get({ key: row.key, other: 'log', agentId, timestamp: row.timestamp }) as { id: number } | undefined;
+    for (const m of this.v5 ? moved : []) {
+      const v5 = this.v5!;
+      for (const row of v5.movedPairRows!.all(traceId, m.span_id, agentId) as { id: number; timestamp: number; tokens: number; key: string }[]) {
+        const twin = v5.pairTwin!.get({ key: row.key, other: 'log', agentId, timestamp: row.timestamp }) as { id: number } | undefined;
         if (!twin) continue;
-        this.s.deleteTelemetry!.run(row.id);
-        this.s.insertAlias!.run(m.span_id, traceId, twin.id);
-        this.s.markPaired!.run(twin.id);
+        v5.deleteTelemetry!.run(row.id);
+        v5.insertAlias!.run(m.span_id, traceId, twin.id);
+        v5.markPaired!.run(twin.id);
         merged += row.tokens;
       }
     }
@@ -250,14 +260,14 @@ export class SqliteWriter {
    * win (it names the session and the model), both identities are kept for retries, and a
    * synthetic agent left empty by the move is removed.
    */
-  private mergePair(twin: { id: number; agent: string; tokens: number }, row: TelemetryRow, pair: CallPair): void {
-    this.s.insertAlias!.run(row.spanId, row.traceId ?? '', twin.id);
+  private mergePair(v5: Record<string, Statement>, twin: { id: number; agent: string; tokens: number }, row: TelemetryRow, pair: CallPair): void {
+    v5.insertAlias!.run(row.spanId, row.traceId ?? '', twin.id);
     if (pair.source === 'span') {
-      this.s.markPaired!.run(twin.id);
+      v5.markPaired!.run(twin.id);
       return;
     }
-    this.s.mergeLogIntoRow!.run({ ...telemetryParams(row), id: twin.id });
-    this.s.mergeLogIntoCall!.run({ id: twin.id, unpriced: row.unpriced ? 1 : 0, reasoningTokens: row.reasoningTokens, durationMs: row.durationMs });
+    v5.mergeLogIntoRow!.run({ ...telemetryParams(row), id: twin.id });
+    v5.mergeLogIntoCall!.run({ id: twin.id, unpriced: row.unpriced ? 1 : 0, reasoningTokens: row.reasoningTokens, durationMs: row.durationMs });
     this.moveUsage(twin.agent, twin.tokens, row.agentId, row.totalTokens);
     if (twin.agent !== row.agentId && twin.agent.startsWith('trace-')) this.s.dropEmptySynthetic!.run({ synthetic: twin.agent });
   }
@@ -299,15 +309,16 @@ export class SqliteWriter {
   }
 
   private telemetry(row: TelemetryRow, dedupe: boolean, agentLive: boolean, pair?: CallPair): void {
-    if (dedupe && row.spanId && (this.s.telemetryExists!.get(row.spanId, row.traceId) || this.s.aliasExists!.get(row.spanId, row.traceId ?? ''))) return;
-    if (pair && row.spanId) {
+    const v5 = this.v5;
+    if (dedupe && row.spanId && (this.s.telemetryExists!.get(row.spanId, row.traceId) || v5?.aliasExists!.get(row.spanId, row.traceId ?? ''))) return;
+    if (pair && row.spanId && v5) {
       if (!agentLive && !this.s.agentForTelemetry!.get(row.agentId)) this.s.stubAgent!.run(row.agentId, row.timestamp);
-      const twin = ((pair.link && pair.source === 'log' ? this.s.linkTwin!.get(pair.link.spanId, pair.link.traceId) : undefined) ??
-        this.s.pairTwin!.get({ key: pair.key, other: pair.source === 'log' ? 'span' : 'log', agentId: row.agentId, timestamp: row.timestamp })) as
+      const twin = ((pair.link && pair.source === 'log' ? v5.linkTwin!.get(pair.link.spanId, pair.link.traceId) : undefined) ??
+        v5.pairTwin!.get({ key: pair.key, other: pair.source === 'log' ? 'span' : 'log', agentId: row.agentId, timestamp: row.timestamp })) as
         | { id: number; agent: string; tokens: number }
         | undefined;
       if (twin) {
-        this.mergePair(twin, row, pair);
+        this.mergePair(v5, twin, row, pair);
         return;
       }
     }
@@ -340,9 +351,8 @@ export class SqliteWriter {
       row.reasoningTokens,
       row.durationMs,
       row.partial ? 1 : 0,
-      pair?.key ?? null,
-      pair?.source ?? null,
     );
+    if (pair && v5) v5.setPair!.run(pair.key, pair.source, info.lastInsertRowid);
     // A call that ends after its agent run was closed still counts towards the agent's usage.
     if (agent && agent.end_time !== null && agent.name && row.totalTokens > 0) {
       this.s.upsertUsage!.run({
