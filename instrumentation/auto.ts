@@ -102,7 +102,9 @@ export function startAutoInstrumentation(env: NodeJS.ProcessEnv = process.env): 
           return;
         }
         sayExportProblem(
-          `exporters did not finish within ${SIGNAL_FLUSH_TIMEOUT_MS} ms (is the OTLP endpoint at ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'} answering?); exiting without them. The SQLite database has everything.`,
+          monitor.exporting
+            ? `exporters did not finish within ${SIGNAL_FLUSH_TIMEOUT_MS} ms (is the OTLP endpoint at ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'} answering?); exiting without them. The SQLite database has everything.`
+            : `the final flush did not finish within ${SIGNAL_FLUSH_TIMEOUT_MS} ms; exiting (SQLite was written first).`,
         );
         process.exit();
       },

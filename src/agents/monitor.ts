@@ -456,6 +456,11 @@ export class Monitor {
     );
   }
 
+  /** True when OTLP exporters are configured (an endpoint or OTEL_*_EXPORTER=otlp). */
+  get exporting(): boolean {
+    return this.shared.gates.length > 0;
+  }
+
   /**
    * One line on what the exporters could not send (an OTLP endpoint that is down), or undefined
    * when everything went out.

@@ -1,7 +1,15 @@
 import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { createRequire } from 'node:module';
 import { warnOnce } from '../log.js';
 import { ExportGate, exporterNames, loopFree, otlpUrl, unrefAgent } from './otlp-export.js';
+
+/**
+ * The OTLP exporter package is loaded only when an OTLP exporter is asked for: with its protobuf
+ * layer it is a large share of the hook's start-up, which a local-first app should not pay.
+ */
+function otlpTraceExporter(): typeof import('@opentelemetry/exporter-trace-otlp-http').OTLPTraceExporter {
+  return (createRequire(import.meta.url)('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter;
+}
 
 export interface EnvTraceExporters {
   processors: SpanProcessor[];
@@ -21,7 +29,7 @@ export function traceExportersFromEnv(env: NodeJS.ProcessEnv = process.env, fall
     if (name === 'otlp') {
       const gate = new ExportGate('traces', otlpUrl(env, 'traces'));
       out.gates.push(gate);
-      out.processors.push(new BatchSpanProcessor(loopFree(new OTLPTraceExporter({ httpAgentOptions: unrefAgent }), gate)));
+      out.processors.push(new BatchSpanProcessor(loopFree(new (otlpTraceExporter())({ httpAgentOptions: unrefAgent }), gate)));
     } else if (name === 'console') out.processors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()));
     else warnOnce(`exporter:${name}`, `OTEL_TRACES_EXPORTER=${name} is not supported (use otlp, console or none); ignored`);
   }

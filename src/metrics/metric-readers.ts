@@ -1,11 +1,18 @@
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { createRequire } from 'node:module';
+import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { ConsoleMetricExporter, PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetry/sdk-metrics';
 import { warnOnce } from '../log.js';
 import { ExportGate, exporterNames, loopFree, otlpUrl, unrefAgent } from '../agents/otlp-export.js';
 
 export const DEFAULT_PROMETHEUS_PORT = 9464;
 export const DEFAULT_PROMETHEUS_HOST = 'localhost';
+
+/** Exporter packages load only when asked for (start-up time of a local-first app; see trace-exporters.ts). */
+const load = createRequire(import.meta.url);
+const otlpMetricExporter = (): typeof import('@opentelemetry/exporter-metrics-otlp-http').OTLPMetricExporter =>
+  (load('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter;
+const prometheusExporter = (): typeof import('@opentelemetry/exporter-prometheus').PrometheusExporter =>
+  (load('@opentelemetry/exporter-prometheus') as typeof import('@opentelemetry/exporter-prometheus')).PrometheusExporter;
 
 export interface EnvMetricReaders {
   readers: IMetricReader[];
@@ -39,14 +46,14 @@ export function metricReadersFromEnv(env: NodeJS.ProcessEnv = process.env, fallb
     if (name === 'prometheus') {
       const port = positiveInt(env.OTEL_EXPORTER_PROMETHEUS_PORT, 'OTEL_EXPORTER_PROMETHEUS_PORT', DEFAULT_PROMETHEUS_PORT);
       const host = env.OTEL_EXPORTER_PROMETHEUS_HOST || DEFAULT_PROMETHEUS_HOST;
-      out.prometheus = new PrometheusExporter({ port, host }, (err) => {
+      out.prometheus = new (prometheusExporter())({ port, host }, (err) => {
         if (err) warnOnce(`prometheus:${port}`, `Prometheus endpoint could not listen on ${host}:${port}: ${String(err)}. Set OTEL_EXPORTER_PROMETHEUS_PORT to a free port.`);
       });
       out.readers.push(out.prometheus);
     } else if (name === 'otlp') {
       const gate = new ExportGate('metrics', otlpUrl(env, 'metrics'));
       out.gates.push(gate);
-      const exporter = loopFree(new OTLPMetricExporter({ httpAgentOptions: unrefAgent }), gate);
+      const exporter = loopFree(new (otlpMetricExporter())({ httpAgentOptions: unrefAgent }), gate);
       out.readers.push(new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: Math.max(1, interval) }));
     } else if (name === 'console') {
       out.readers.push(new PeriodicExportingMetricReader({ exporter: new ConsoleMetricExporter(), exportIntervalMillis: interval }));
