@@ -413,15 +413,18 @@ export class Monitor {
 
   /**
    * Stops the process's monitor (every createMonitor() handle, and the register hook's), waiting
-   * at most `timeoutMs` for exporters: SQLite is written at once, and exporters make one attempt
-   * each, none to an endpoint already found down. Resolves false when exporters were still busy
+   * at most `timeoutMs` for exporters: SQLite is committed first (up to 10 s, for another
+   * writer's lock), then exporters make one attempt each, none to an endpoint already found down. Resolves false when exporters were still busy
    * (e.g. an endpoint that accepts connections but does not answer). For exit paths.
    */
   async shutdownWithin(timeoutMs: number): Promise<boolean> {
     for (const gate of this.shared.gates) gate.final = true;
     this.stopped = true;
+    await this.settlePending();
+    // SQLite first and outside the exporters' bound: its rows are committed by the writer thread,
+    // and an exit that cut that short would lose them.
+    if (this.shared.sqlite) await settlesWithin(this.shared.sqlite.forceFlush(), SQLITE_EXIT_WAIT_MS);
     const work = (async () => {
-      await this.settlePending();
       await this.healthMonitor?.shutdown();
       this.uncapture?.();
       await this.shared.stop();
@@ -481,6 +484,9 @@ export class Monitor {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 }
+
+/** Longest wait at exit for the SQLite writer to commit (another process may hold the write lock). */
+const SQLITE_EXIT_WAIT_MS = 10_000;
 
 /** True when `work` settled within `ms`; the timer holds the loop, so an exit path really waits. */
 export function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
