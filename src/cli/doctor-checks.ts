@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DatabaseReport } from '../store/diagnostics.js';
+import { WAL_BOUND_BYTES, WAL_LIMITS } from '../store/wal-keeper.js';
 import { loadPricingFile, PRICING_ENV_VAR } from '../telemetry/pricing.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -15,8 +16,8 @@ export interface Check {
 }
 
 const MiB = 1024 * 1024;
-/** A WAL this large means checkpoints are not keeping up (a long reader, or none ran). */
-export const WAL_WARN_BYTES = 64 * MiB;
+/** Past the documented WAL bound, checkpoints are not keeping up (a long reader, or none ran). */
+export const WAL_WARN_BYTES = WAL_BOUND_BYTES;
 export const DB_WARN_BYTES = 1024 * MiB;
 
 export function databaseChecks(r: DatabaseReport, source: string): Check[] {
@@ -63,7 +64,7 @@ export function databaseChecks(r: DatabaseReport, source: string): Check[] {
   out.push(
     r.sizes.wal > WAL_WARN_BYTES
       ? c('wal size', 'warn', `${mib(r.sizes.wal)} write-ahead log`, 'a long-running reader keeps the WAL from being checkpointed; close it, then run `agentloupe vacuum`')
-      : c('wal size', 'ok', mib(r.sizes.wal)),
+      : c('wal size', 'ok', `${mib(r.sizes.wal)} (bound ${mib(WAL_BOUND_BYTES)} under load, emptied after ${WAL_LIMITS.idleTruncateMs / 1000} s idle)`),
   );
   out.push(
     r.sizes.db > DB_WARN_BYTES
