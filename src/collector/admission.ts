@@ -5,7 +5,9 @@
  * memory cap, instead of being taken and acknowledged late or never:
  * - bytes in flight: bodies admitted and not yet answered stay under 1/16 of the cap;
  * - resident memory: above 3/4 of the cap nothing new is admitted until it falls below 2/3
- *   (sampled every 100 ms; the margin is for what admitted requests still allocate).
+ *   (sampled every 100 ms; the margin is for what admitted requests still allocate);
+ * - whatever the memory, a request is admitted when no other is in flight, so the collector
+ *   always makes progress (one request at a time under pressure).
  * The write queue's own bound (queue depth) is checked beside these by the export pipeline.
  */
 export const DEFAULT_MAX_MEMORY_BYTES = 256 * 1024 * 1024;
@@ -45,12 +47,18 @@ export class Admission {
    * admitted request must be `release`d with the same size once answered.
    */
   admit(bytes: number): string | undefined {
+    // One request is always let through when nothing else is in flight, whatever its size and
+    // whatever the memory: the collector keeps making progress, one request at a time.
+    if (this.inflightRequests === 0) {
+      this.inflightBytes += bytes;
+      this.inflightRequests++;
+      return undefined;
+    }
     if (this.pressure) {
       this.refused++;
       return `the collector is near its memory cap (${Math.round(this.maxMemoryBytes / 1048576)} MB, --max-memory); retry later`;
     }
-    // One request is always let through when nothing else is in flight, whatever its size.
-    if (this.inflightRequests > 0 && this.inflightBytes + bytes > this.maxInflightBytes) {
+    if (this.inflightBytes + bytes > this.maxInflightBytes) {
       this.refused++;
       return 'the collector has too many request bytes in flight; retry later';
     }
