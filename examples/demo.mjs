@@ -76,14 +76,25 @@ Next:
   npx agentloupe cost --by model
   npx agentloupe stats --json
 The database is SQLite: sqlite3 ${db} 'SELECT * FROM agents'`);
+if (!serve) {
+  console.log(`
+See it in the browser (tree, waterfall, cost, live):
+  npx agentloupe ui --open       # then open the address it prints (http://127.0.0.1:4319/)
+  npm run demo -- --serve        # or run the demo again and keep serving the UI`);
+}
 
 if (serve) {
+  // The web UI over the same database, in this process (4319, or a free port when that is taken).
+  const { startUi } = await import(new URL('../dist/src/ui/server.js', import.meta.url).href);
+  const uiPort = Number(process.env.AGENTLOUPE_UI_PORT || 4319);
+  const ui = await startUi({ db, port: uiPort }).catch((err) => (err.code === 'EADDRINUSE' ? startUi({ db, port: 0 }) : Promise.reject(err)));
+  console.log(`\nWeb UI: ${ui.openUrl}`);
   const port = process.env.OTEL_EXPORTER_PROMETHEUS_PORT || '9464';
   const host = process.env.OTEL_EXPORTER_PROMETHEUS_HOST || 'localhost';
   console.log(monitor.prometheus
     ? `\nServing metrics at http://${host}:${port}/metrics until Ctrl-C (SIGINT) or SIGTERM.`
     : '\nServing until Ctrl-C (SIGINT) or SIGTERM; set OTEL_METRICS_EXPORTER=prometheus for a metrics endpoint.');
-  const stop = () => monitor.shutdown().finally(() => process.exit(process.exitCode ?? 0));
+  const stop = () => Promise.all([ui.close(), monitor.shutdown()]).finally(() => process.exit(process.exitCode ?? 0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   setInterval(() => {}, 1 << 30);

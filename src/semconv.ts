@@ -32,6 +32,7 @@ export const GEN_AI_TOOL_CALL_ARGUMENTS = 'gen_ai.tool.call.arguments';
 /** Prompt and completion content: only with AGENTLOUPE_CAPTURE_CONTENT=true, capped. */
 export const GEN_AI_INPUT_MESSAGES = 'gen_ai.input.messages';
 export const GEN_AI_OUTPUT_MESSAGES = 'gen_ai.output.messages';
+export const GEN_AI_SYSTEM_INSTRUCTIONS = 'gen_ai.system_instructions';
 /** Cache writes as @anthropic-ai/sdk 1.x names them on its own call spans (read, never written). */
 export const GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS_ANTHROPIC_SDK = 'gen_ai.usage.cache_write.input_tokens';
 export const GEN_AI_TOKEN_TYPE = 'gen_ai.token.type';
@@ -131,6 +132,9 @@ export const PROCESS_PID = 'process.pid';
 export const SERVER_ADDRESS = 'server.address';
 export const SERVER_PORT = 'server.port';
 export const EXCEPTION_EVENT = 'exception';
+export const EXCEPTION_TYPE = 'exception.type';
+export const EXCEPTION_MESSAGE = 'exception.message';
+export const EXCEPTION_STACKTRACE = 'exception.stacktrace';
 
 // --- agentloupe project attributes ------------------------------------------------------------
 export const AGENTLOUPE_AGENT_TYPE = 'agentloupe.agent.type';

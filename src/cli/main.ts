@@ -22,6 +22,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerCollector } from './commands/collector.js';
 import { registerRun } from './commands/run.js';
 import { registerLogs } from './commands/logs.js';
+import { registerUi } from './commands/ui.js';
 
 const EXIT_OK = 0;
 const EXIT_ERROR = 1;
@@ -71,6 +72,7 @@ Examples:
   registerCollector(program);
   registerRun(program);
   registerLogs(program);
+  registerUi(program);
   program.exitOverride();
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

@@ -34,6 +34,7 @@ import { encodeExportResponse, type DecodeLimits, type OtlpContentType, type Otl
 import { tokenCheck, type TokenCheck } from './token.js';
 import { encodeRpcStatus } from './rpc-status.js';
 import { SpanOpsBuilder } from './span-ops.js';
+import { collectorUiHandler } from '../ui/server.js';
 
 export const DEFAULT_COLLECTOR_HOST = '127.0.0.1';
 export const DEFAULT_COLLECTOR_PORT = 4318;
@@ -182,6 +183,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   });
   const healthHandler = healthRoutes(health);
   const jaeger = jaegerRoutes(reader, { checkToken: expectedToken, maxBodyBytes });
+  const ui = collectorUiHandler({ store: reader, host, token, liveHealth: health, priceOf: pricing instanceof PriceTable ? (model, engineId) => pricing.lookup(model, engineId) : undefined });
 
   const admission = new Admission(options.maxMemoryBytes);
   const pipeline = new ExportPipeline({ queue, spanOps, spanMetrics, ingestMetrics, forwarders, price, decodeLimits: options.decodeLimits });
@@ -297,7 +299,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       prometheus.getMetricsRequestHandler(req, res);
       return true;
     }
-    return false;
+    return ui(req, res);
   };
 
   const server: Server = createServer((req, res) => {

@@ -53,6 +53,8 @@ export interface TokenTotals {
 
 export type SummaryGroup = 'model' | 'provider' | 'agent' | 'type' | 'plan' | 'day';
 
+export const SUMMARY_GROUPS: readonly SummaryGroup[] = ['model', 'provider', 'agent', 'type', 'plan', 'day'];
+
 export interface SummaryRow {
   key: string | null;
   calls: number;
@@ -173,9 +175,9 @@ export interface ListRange extends TimeRange {
   limit?: number;
 }
 
-const AGENT_COLUMNS = `a.id, a.parent_id, a.plan_id, a.agent_type, a.status, a.process_id, a.start_time, a.end_time, a.exit_code,
+export const AGENT_COLUMNS = `a.id, a.parent_id, a.plan_id, a.agent_type, a.status, a.process_id, a.start_time, a.end_time, a.exit_code,
   a.error_message, a.log_file, r.name, r.category, r.trace_id, r.span_id, r.service_name, r.start_ns, r.end_ns`;
-const AGENT_FROM = 'agents a LEFT JOIN agent_runs r ON r.agent_id = a.id';
+export const AGENT_FROM = 'agents a LEFT JOIN agent_runs r ON r.agent_id = a.id';
 
 interface AgentSqlRow {
   id: string;
@@ -819,9 +821,30 @@ export class MonitoringStore {
   }
 
   private agents(sql: string, params: unknown[]): AgentRecord[] {
-    const rows = this.db.prepare(sql).safeIntegers(true).all(...params) as AgentSqlRow[];
-    return rows.map((r) => toAgent(numberize(r)));
+    return readAgents(this.db, sql, params);
   }
+}
+
+/** Agent records from a query that selects AGENT_COLUMNS FROM AGENT_FROM (the UI's queries build on it). */
+export function readAgents(db: SqliteDatabase, sql: string, params: readonly unknown[]): AgentRecord[] {
+  const rows = db.prepare(sql).safeIntegers(true).all(...params) as AgentSqlRow[];
+  return rows.map((r) => toAgent(numberize(r)));
+}
+
+/** The total row of a grouped summary (what `agentloupe cost --json` prints as `total`). */
+export function summaryTotal(rows: readonly SummaryRow[]): Omit<SummaryRow, 'key'> {
+  const t = { calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, totalTokens: 0, costUsd: 0, unpricedCalls: 0 };
+  for (const r of rows) {
+    t.calls += r.calls;
+    t.inputTokens += r.inputTokens;
+    t.outputTokens += r.outputTokens;
+    t.cacheReadTokens += r.cacheReadTokens;
+    t.cacheCreationTokens += r.cacheCreationTokens;
+    t.totalTokens += r.totalTokens;
+    t.costUsd += r.costUsd;
+    t.unpricedCalls += r.unpricedCalls;
+  }
+  return t;
 }
 
 /** Safe-integer reads keep the nanosecond columns exact; everything else goes back to numbers. */
@@ -838,7 +861,8 @@ function numberize(r: AgentSqlRow): AgentSqlRow {
   };
 }
 
-function toTelemetry(r: Record<string, unknown>): TelemetryEntry {
+/** A telemetry row joined with its telemetry_calls row (`t.*, c.unpriced, ...`) -> an entry. */
+export function toTelemetry(r: Record<string, unknown>): TelemetryEntry {
   const nb = (v: unknown): boolean | null => (v === null || v === undefined ? null : Number(v) !== 0);
   return {
     id: r.id as number,

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import type { SummaryGroup, SummaryRow } from '../../store/reader.js';
+import { SUMMARY_GROUPS, summaryTotal, type SummaryGroup, type SummaryRow } from '../../store/reader.js';
 import { parseRange, print, printJson, UsageError, withStore, type ReadOptions } from '../context.js';
 import * as f from '../format.js';
 
-const GROUPS: SummaryGroup[] = ['model', 'provider', 'agent', 'type', 'plan', 'day'];
+const GROUPS = SUMMARY_GROUPS;
 
 interface CostOptions extends ReadOptions {
   by: string;
@@ -22,32 +22,17 @@ export function registerCost(program: Command): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  agentloupe cost --by day --since 7d\n  agentloupe cost --by plan --json')
     .action((opts: CostOptions) => {
-      if (!(GROUPS as string[]).includes(opts.by)) throw new UsageError(`--by takes one of ${GROUPS.join(', ')}, got "${opts.by}"`);
+      if (!(GROUPS as readonly string[]).includes(opts.by)) throw new UsageError(`--by takes one of ${GROUPS.join(', ')}, got "${opts.by}"`);
       const by = opts.by as SummaryGroup;
       const range = parseRange(opts);
       withStore(opts, (store) => {
         const rows = store.getTelemetrySummary(by, range);
-        const total = totals(rows);
+        const total = summaryTotal(rows);
         if (opts.json) printJson({ by, rows, total });
         else if (rows.length === 0) print('no model calls recorded in this range');
         else print(renderCost(by, rows, total));
       });
     });
-}
-
-function totals(rows: SummaryRow[]): Omit<SummaryRow, 'key'> {
-  const t = { calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, totalTokens: 0, costUsd: 0, unpricedCalls: 0 };
-  for (const r of rows) {
-    t.calls += r.calls;
-    t.inputTokens += r.inputTokens;
-    t.outputTokens += r.outputTokens;
-    t.cacheReadTokens += r.cacheReadTokens;
-    t.cacheCreationTokens += r.cacheCreationTokens;
-    t.totalTokens += r.totalTokens;
-    t.costUsd += r.costUsd;
-    t.unpricedCalls += r.unpricedCalls;
-  }
-  return t;
 }
 
 function renderCost(by: SummaryGroup, rows: SummaryRow[], total: Omit<SummaryRow, 'key'>): string {

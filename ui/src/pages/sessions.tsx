@@ -1,0 +1,116 @@
+import { useApi } from '../api.js';
+import { Cost, DataTable, ErrorBox, Loading, Section, Status, Time, Tok } from '../components/common.js';
+import { RangePicker, rangeQuery } from '../components/range.js';
+import { count, duration } from '../format.js';
+import { navigate, withQuery, type Location } from '../router.js';
+import type { SessionDetail, SessionRow, TelemetryEntry } from '../types.js';
+import { Elapsed } from './overview.js';
+
+const PAGE_SIZE = 50;
+
+/** The session id the collector put after the tool name (`claude-code-<id>`). */
+function sessionIdOf(r: { id: string; agentType: string }): string {
+  return r.id.startsWith(`${r.agentType}-`) ? r.id.slice(r.agentType.length + 1) : r.id;
+}
+
+export function SessionsPage({ loc }: { loc: Location }) {
+  const range = rangeQuery(loc);
+  const offset = Number(loc.query.get('offset') ?? 0) || 0;
+  const { data, error } = useApi<{ rows: SessionRow[]; total: number }>(`sessions?limit=${PAGE_SIZE}&offset=${offset}${range ? `&${range}` : ''}`);
+  return (
+    <div class="page">
+      <div class="page-head">
+        <h1>Coding-agent sessions</h1>
+        <RangePicker loc={loc} />
+      </div>
+      <p class="muted small">Claude Code, Gemini CLI and Codex sessions received by <code>agentloupe collector</code> over OTLP: one row per session, one turn per model request.</p>
+      {error && <ErrorBox error={error} />}
+      {!data ? (
+        !error && <Loading what="sessions" />
+      ) : (
+        <>
+          <DataTable<SessionRow>
+            testid="sessions-table"
+            rows={data.rows}
+            rowKey={(r) => r.id}
+            rowHref={(r) => `/sessions/${encodeURIComponent(r.id)}`}
+            empty="no coding-agent sessions yet: point Claude Code, Gemini CLI or Codex at agentloupe collector (see docs/ui.md)"
+            columns={[
+              { key: 'tool', label: 'tool', render: (r) => r.agentType },
+              { key: 'id', label: 'session', render: (r) => <span class="mono">{sessionIdOf(r)}</span> },
+              { key: 'start', label: 'started', render: (r) => <Time s={r.startTime} /> },
+              { key: 'last', label: 'last request', render: (r) => <Time s={r.usage.lastCall} /> },
+              { key: 'dur', label: 'duration', num: true, render: (r) => (r.usage.firstCall !== null && r.usage.lastCall !== null && r.status !== 'running' ? <Elapsed agent={r} /> : duration(((r.usage.lastCall ?? r.startTime) - r.startTime) * 1000)) },
+              { key: 'turns', label: 'requests', num: true, render: (r) => count(r.usage.calls) },
+              { key: 'in', label: 'input', num: true, render: (r) => <Tok n={r.usage.inputTokens} /> },
+              { key: 'cr', label: 'cache read', num: true, render: (r) => <Tok n={r.usage.cacheReadTokens} /> },
+              { key: 'cw', label: 'cache write', num: true, render: (r) => <Tok n={r.usage.cacheCreationTokens} /> },
+              { key: 'out', label: 'output', num: true, render: (r) => <Tok n={r.usage.outputTokens} /> },
+              { key: 'rs', label: 'reasoning', num: true, render: (r) => <Tok n={r.usage.reasoningTokens} /> },
+              { key: 'cost', label: 'cost', num: true, render: (r) => <Cost usd={r.usage.costUsd} unpriced={r.usage.unpricedCalls} /> },
+              { key: 'tools', label: 'tools', num: true, render: (r) => count(r.usage.toolCalls) },
+              { key: 'err', label: 'errors', num: true, render: (r) => count(r.usage.partialCalls + (r.status === 'failed' ? 1 : 0)) },
+            ]}
+          />
+          {data.total > PAGE_SIZE && (
+            <nav class="pager">
+              <button type="button" disabled={offset === 0} onClick={() => navigate(withQuery(loc, { offset: Math.max(0, offset - PAGE_SIZE) || undefined }))}>
+                ← previous
+              </button>
+              <span>
+                {offset + 1}–{Math.min(offset + PAGE_SIZE, data.total)} of {count(data.total)}
+              </span>
+              <button type="button" disabled={offset + PAGE_SIZE >= data.total} onClick={() => navigate(withQuery(loc, { offset: offset + PAGE_SIZE }))}>
+                next →
+              </button>
+            </nav>
+          )}
+        </>
+      )}
+    </div>
+  );
+}
+
+export function SessionPage({ id }: { id: string }) {
+  const { data, error } = useApi<SessionDetail>(`sessions/${encodeURIComponent(id)}`);
+  if (error) return <div class="page"><h1>Session</h1><ErrorBox error={error} /></div>;
+  if (!data) return <div class="page"><h1>Session</h1><Loading what="session" /></div>;
+  const s = data.session;
+  const u = data.usage;
+  return (
+    <div class="page">
+      <div class="page-head">
+        <h1>
+          {s.agentType} session <span class="mono">{sessionIdOf(s)}</span>
+        </h1>
+        <a href="/sessions">all sessions →</a>
+      </div>
+      <div class="kpis" data-testid="session-totals">
+        <div class="kpi"><div class="kpi-label">requests</div><div class="kpi-value">{count(u?.calls ?? 0)}</div></div>
+        <div class="kpi"><div class="kpi-label">tokens</div><div class="kpi-value"><Tok n={u?.totalTokens ?? 0} /></div><div class="kpi-sub">{count(u?.inputTokens ?? 0)} in · {count(u?.outputTokens ?? 0)} out</div></div>
+        <div class="kpi" data-testid="session-cost"><div class="kpi-label">cost</div><div class="kpi-value"><Cost usd={u?.costUsd ?? 0} unpriced={u?.unpricedCalls ?? 0} /></div></div>
+        <div class="kpi"><div class="kpi-label">status</div><div class="kpi-value"><Status status={s.status} /></div><div class="kpi-sub">started <Time s={s.startTime} /></div></div>
+      </div>
+      <Section title="Turns (model requests)">
+        <DataTable<TelemetryEntry>
+          testid="turns-table"
+          rows={data.turns}
+          rowKey={(t) => String(t.id)}
+          columns={[
+            { key: 'n', label: '#', num: true, render: (t) => data.turns.indexOf(t) + 1 },
+            { key: 't', label: 'time', render: (t) => <Time s={t.timestamp} /> },
+            { key: 'm', label: 'model / tool', render: (t) => t.toolName ?? t.model ?? '-' },
+            { key: 'in', label: 'input', num: true, render: (t) => count(t.inputTokens) },
+            { key: 'cr', label: 'cache read', num: true, render: (t) => count(t.cacheReadTokens) },
+            { key: 'cw', label: 'cache write', num: true, render: (t) => count(t.cacheCreationTokens) },
+            { key: 'out', label: 'output', num: true, render: (t) => count(t.outputTokens) },
+            { key: 'rs', label: 'reasoning', num: true, render: (t) => count(t.reasoningTokens) },
+            { key: 'cost', label: 'cost', num: true, render: (t) => <Cost usd={t.estimatedCost} unpriced={t.unpriced ? 1 : 0} /> },
+            { key: 'd', label: 'duration', num: true, render: (t) => duration(t.durationMs) },
+            { key: 'p', label: 'partial', render: (t) => (t.partial ? 'yes' : '') },
+          ]}
+        />
+      </Section>
+    </div>
+  );
+}

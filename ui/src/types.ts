@@ -1,0 +1,74 @@
+/** What the JSON API answers (src/ui/api.ts), as the browser receives it: bigints arrive as strings. */
+import type { AgentRecord, StatsSummary, SummaryGroup, SummaryRow, TelemetryEntry, TreeNode } from '../../src/store/reader.js';
+import type { RecentCall, RunPage, RunRow, RunUsage, SessionRow, Timeline } from '../../src/store/ui-queries.js';
+import type { AlertRecord, HealthChangeRecord } from '../../src/store/health-store.js';
+import type { WorkerStatus } from '../../src/health/heartbeats.js';
+import type { ZombieAgent } from '../../src/health/zombies.js';
+import type { ComponentHealth } from '../../src/health/types.js';
+import type { PriceMatch } from '../../src/telemetry/pricing.js';
+
+export type { AgentRecord, StatsSummary, SummaryGroup, SummaryRow, TelemetryEntry, TreeNode, RecentCall, RunPage, RunRow, RunUsage, SessionRow, Timeline };
+export type { AlertRecord, HealthChangeRecord, WorkerStatus, ZombieAgent, ComponentHealth, PriceMatch };
+
+export interface Span {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | null;
+  name: string;
+  kind: number;
+  startNs: string;
+  endNs: string;
+  durationNs: string;
+  statusCode: number;
+  statusMessage: string | null;
+  serviceName: string | null;
+  scopeName: string | null;
+  agentId: string | null;
+  attributes: Record<string, unknown>;
+  events: { name: string; timeUnixNano: string; attributes: Record<string, unknown> }[];
+  links: { traceId: string; spanId: string; attributes: Record<string, unknown> }[];
+  resource: Record<string, unknown>;
+}
+
+export interface ViewData {
+  tree: TreeNode[];
+  spans: Span[];
+  calls: TelemetryEntry[];
+  truncated: boolean;
+  /** Keyed `model|engineId`. */
+  prices: Record<string, PriceMatch | null>;
+}
+
+export interface Overview {
+  stats: StatsSummary;
+  active: AgentRecord[];
+  health: { components: Record<string, number>; workers: Record<string, number>; zombies: number; alerts24h: number };
+}
+
+export interface CostData {
+  by: SummaryGroup;
+  rows: SummaryRow[];
+  total: Omit<SummaryRow, 'key'>;
+}
+
+export interface HealthData {
+  components: HealthChangeRecord[];
+  history: HealthChangeRecord[];
+  live: ComponentHealth[];
+  workers: WorkerStatus[];
+  zombies: ZombieAgent[];
+  alerts: AlertRecord[];
+}
+
+export interface LiveData {
+  now: number;
+  running: AgentRecord[];
+  recentRuns: AgentRecord[];
+  recentCalls: RecentCall[];
+}
+
+export interface SessionDetail {
+  session: AgentRecord;
+  usage: RunUsage | null;
+  turns: TelemetryEntry[];
+}
