@@ -151,7 +151,11 @@ function median(xs) {
   return s[Math.floor(s.length / 2)];
 }
 
-export default async function ({ quick = false, log } = {}) {
+/**
+ * The large database (100k agents, 1M telemetry rows; quick: a tenth), generated once and cached.
+ * Also used by bench/ui.bench.mjs.
+ */
+export function largeDatabase({ quick = false, log } = {}) {
   const agents = quick ? 10_000 : 100_000;
   const perAgent = 10;
   const dir = join(here, '.cache');
@@ -159,12 +163,18 @@ export default async function ({ quick = false, log } = {}) {
   // Keyed by the migrations' text too: a changed migration must not reuse a stale file.
   const schemaHash = createHash('sha256').update(MIGRATIONS.map((m) => m.statements(false).join(';')).join('|')).digest('hex').slice(0, 8);
   const path = join(dir, `queries-v${SCHEMA_VERSION}-${schemaHash}-${agents}.db`);
-  const notes = [];
-  const results = {};
+  let note = `reused ${path}`;
   if (!existsSync(path)) {
     const s = generate(path, agents, perAgent, log);
-    notes.push(`generated ${path} in ${s.toFixed(1)}s`);
-  } else notes.push(`reused ${path}`);
+    note = `generated ${path} in ${s.toFixed(1)}s`;
+  }
+  return { path, agents, perAgent, note };
+}
+
+export default async function ({ quick = false, log } = {}) {
+  const { path, agents, perAgent, note } = largeDatabase({ quick, log });
+  const notes = [note];
+  const results = {};
   results.agents = agents;
   results.telemetryRows = agents * perAgent;
   results.fileMiB = Number((statSync(path).size / 1048576).toFixed(1));

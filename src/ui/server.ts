@@ -11,10 +11,9 @@ import { createUiApp, isUiPath } from './app.js';
 import type { Asset } from './assets.js';
 import { isLoopbackHost, OPEN, tokenAuth, type UiAuth } from './auth.js';
 import type { UiApiOptions } from './api.js';
+import { DEFAULT_UI_HOST, DEFAULT_UI_PORT, UI_TOKEN_ENV_VAR } from './defaults.js';
 
-export const DEFAULT_UI_HOST = '127.0.0.1';
-export const DEFAULT_UI_PORT = 4319;
-export const UI_TOKEN_ENV_VAR = 'AGENTLOUPE_UI_TOKEN';
+export { DEFAULT_UI_HOST, DEFAULT_UI_PORT, UI_TOKEN_ENV_VAR };
 
 export interface UiServerOptions {
   db: string;

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { DEFAULT_UI_HOST, DEFAULT_UI_PORT, startUi, UI_TOKEN_ENV_VAR, UiTokenRequiredError } from '../../ui/server.js';
-import { AssetsMissingError } from '../../ui/assets.js';
 import { StoreError } from '../../store/database.js';
+import { DEFAULT_UI_HOST, DEFAULT_UI_PORT, UI_TOKEN_ENV_VAR } from '../../ui/defaults.js';
+// The server's modules load when the command runs, so the other commands start without them.
+import type { RunningUi } from '../../ui/server.js';
 import { CliError, print, resolveDbPath, UsageError } from '../context.js';
 
 interface UiCliOptions {
@@ -42,7 +43,9 @@ export function registerUi(program: Command): void {
       const db = resolveDbPath(opts.db);
       if (!existsSync(db)) throw new StoreError(`no agentloupe database at ${db}. Pass --db PATH, set AGENTLOUPE_DB, or run npm run demo to make one.`, 'NOT_FOUND');
       const token = opts.token ?? (process.env[UI_TOKEN_ENV_VAR] || undefined);
-      let ui: Awaited<ReturnType<typeof startUi>>;
+      const { startUi, UiTokenRequiredError } = await import('../../ui/server.js');
+      const { AssetsMissingError } = await import('../../ui/assets.js');
+      let ui: RunningUi;
       try {
         ui = await startUi({ db, host: opts.host, port, token });
       } catch (err) {
