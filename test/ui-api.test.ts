@@ -21,7 +21,7 @@ let ui: RunningUi;
 beforeAll(async () => {
   demo = demoDatabase();
   ui = await startUi({ db: demo.db, port: 0 });
-});
+}, 180_000);
 
 afterAll(async () => {
   await ui?.close();

@@ -24,7 +24,7 @@ beforeAll(async () => {
   collector = await startCollector({ port: 0, db: demo.db });
   await feedCollector(collector.url);
   await collector.flush();
-});
+}, 180_000);
 
 afterAll(async () => {
   await browser?.close();

@@ -168,7 +168,7 @@ function Conversation({ messages }: { messages: Message[] }) {
             <div key={j} class={`part part-${p.kind}`}>
               {p.kind !== 'text' && (
                 <div class="part-kind">
-                  {p.kind.replace('_', ' ')}
+                  {p.kind.replace("_", " ")}
                   {p.name ? `: ${p.name}` : ''}
                 </div>
               )}
