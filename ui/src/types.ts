@@ -1,5 +1,5 @@
 /** What the JSON API answers (src/ui/api.ts), as the browser receives it: bigints arrive as strings. */
-import type { AgentRecord, StatsSummary, SummaryGroup, SummaryRow, TelemetryEntry, TreeNode } from '../../src/store/reader.js';
+import type { AgentRecord, SpanRecord, StatsSummary, SummaryGroup, SummaryRow, TelemetryEntry, TreeNode } from '../../src/store/reader.js';
 import type { RecentCall, RunPage, RunRow, RunUsage, SessionRow, Timeline } from '../../src/store/ui-queries.js';
 import type { AlertRecord, HealthChangeRecord } from '../../src/store/health-store.js';
 import type { WorkerStatus } from '../../src/health/heartbeats.js';
@@ -10,25 +10,10 @@ import type { PriceMatch } from '../../src/telemetry/pricing.js';
 export type { AgentRecord, StatsSummary, SummaryGroup, SummaryRow, TelemetryEntry, TreeNode, RecentCall, RunPage, RunRow, RunUsage, SessionRow, Timeline };
 export type { AlertRecord, HealthChangeRecord, WorkerStatus, ZombieAgent, ComponentHealth, PriceMatch };
 
-export interface Span {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string | null;
-  name: string;
-  kind: number;
-  startNs: string;
-  endNs: string;
-  durationNs: string;
-  statusCode: number;
-  statusMessage: string | null;
-  serviceName: string | null;
-  scopeName: string | null;
-  agentId: string | null;
-  attributes: Record<string, unknown>;
-  events: { name: string; timeUnixNano: string; attributes: Record<string, unknown> }[];
-  links: { traceId: string; spanId: string; attributes: Record<string, unknown> }[];
-  resource: Record<string, unknown>;
-}
+/** A value as JSON carries it: bigints (nanosecond times) arrive as strings. */
+type Wire<T> = { [K in keyof T]: T[K] extends bigint ? string : T[K] };
+
+export type Span = Wire<SpanRecord>;
 
 export interface ViewData {
   tree: TreeNode[];

@@ -1,7 +1,7 @@
 import type { ComponentChildren, TargetedKeyboardEvent } from 'preact';
 import { useRef } from 'preact/hooks';
 import { count, duration, time, tokens, usd, utc } from '../format.js';
-import { navigate } from '../router.js';
+import { navigate, withQuery, type Location } from '../router.js';
 
 /** A local time; UTC on hover. */
 export function Time({ s }: { s: number | null | undefined }) {
@@ -181,5 +181,22 @@ export function DataTable<T>({
         {footer}
       </table>
     </div>
+  );
+}
+
+/** Previous / next over `total` rows, `size` at a time; the offset lives in the address. */
+export function Pager({ loc, offset, size, total }: { loc: Location; offset: number; size: number; total: number }) {
+  return (
+    <nav class="pager" aria-label="pages">
+      <button type="button" disabled={offset === 0} onClick={() => navigate(withQuery(loc, { offset: Math.max(0, offset - size) || undefined }))}>
+        ← previous
+      </button>
+      <span>
+        {total === 0 ? 0 : offset + 1}–{Math.min(offset + size, total)} of {count(total)}
+      </span>
+      <button type="button" disabled={offset + size >= total} onClick={() => navigate(withQuery(loc, { offset: offset + size }))}>
+        next →
+      </button>
+    </nav>
   );
 }

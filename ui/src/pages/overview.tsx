@@ -92,7 +92,7 @@ export function OverviewPage({ loc }: { loc: Location }) {
             yFormat={(v) => usd(v)}
             series={[{ label: 'cost', color: '#76b7b2', bars: true, values: points.map((p) => p.costUsd), format: (v) => usd(v) }]}
           />
-          {points.some((p) => p.unpricedCalls > 0) && <p class="note">{count(points.reduce((n, p) => n + p.unpricedCalls, 0))} calls had no known price: they are not in these bars (unpriced, not $0).</p>}
+          {points.some((p) => p.unpricedCalls > 0) && <p class="note">{count(points.reduce((n, p) => n + p.unpricedCalls, 0))} call(s) had no known price: they are not in these bars (unpriced, not $0).</p>}
         </Section>
       </div>
       <div class="grid4">

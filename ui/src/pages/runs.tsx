@@ -1,5 +1,5 @@
 import { useApi } from '../api.js';
-import { Cost, DataTable, ErrorBox, Loading, Status, Time, Tok } from '../components/common.js';
+import { Cost, DataTable, ErrorBox, Loading, Pager, Status, Time, Tok } from '../components/common.js';
 import { count } from '../format.js';
 import { navigate, withQuery, type Location } from '../router.js';
 import type { RunPage, RunRow } from '../types.js';
@@ -106,17 +106,7 @@ export function RunsPage({ loc }: { loc: Location }) {
               { key: 'err', label: 'error', render: (r) => (r.errorMessage ? <span class="err-text" title={r.errorMessage}>{r.errorMessage}</span> : '') },
             ]}
           />
-          <nav class="pager" aria-label="pages">
-            <button type="button" disabled={offset === 0} onClick={() => navigate(withQuery(loc, { offset: Math.max(0, offset - PAGE_SIZE) || undefined }))}>
-              ← previous
-            </button>
-            <span>
-              {data.total === 0 ? 0 : offset + 1}–{Math.min(offset + PAGE_SIZE, data.total)} of {count(data.total)}
-            </span>
-            <button type="button" disabled={offset + PAGE_SIZE >= data.total} onClick={() => navigate(withQuery(loc, { offset: offset + PAGE_SIZE }))}>
-              next →
-            </button>
-          </nav>
+          <Pager loc={loc} offset={offset} size={PAGE_SIZE} total={data.total} />
         </>
       )}
     </div>

@@ -1,8 +1,8 @@
 import { useApi } from '../api.js';
-import { Cost, DataTable, ErrorBox, Loading, Section, Status, Time, Tok } from '../components/common.js';
+import { Cost, DataTable, ErrorBox, Loading, Pager, Section, Status, Time, Tok } from '../components/common.js';
 import { RangePicker, rangeQuery } from '../components/range.js';
 import { count, duration } from '../format.js';
-import { navigate, withQuery, type Location } from '../router.js';
+import type { Location } from '../router.js';
 import type { SessionDetail, SessionRow, TelemetryEntry } from '../types.js';
 import { Elapsed } from './overview.js';
 
@@ -53,17 +53,7 @@ export function SessionsPage({ loc }: { loc: Location }) {
             ]}
           />
           {data.total > PAGE_SIZE && (
-            <nav class="pager">
-              <button type="button" disabled={offset === 0} onClick={() => navigate(withQuery(loc, { offset: Math.max(0, offset - PAGE_SIZE) || undefined }))}>
-                ← previous
-              </button>
-              <span>
-                {offset + 1}–{Math.min(offset + PAGE_SIZE, data.total)} of {count(data.total)}
-              </span>
-              <button type="button" disabled={offset + PAGE_SIZE >= data.total} onClick={() => navigate(withQuery(loc, { offset: offset + PAGE_SIZE }))}>
-                next →
-              </button>
-            </nav>
+            <Pager loc={loc} offset={offset} size={PAGE_SIZE} total={data.total} />
           )}
         </>
       )}
