@@ -390,14 +390,7 @@ export class MonitoringStore {
         acc.set(r.key, sums);
         return;
       }
-      a.calls += r.calls;
-      a.inputTokens += r.inputTokens;
-      a.outputTokens += r.outputTokens;
-      a.cacheReadTokens += r.cacheReadTokens;
-      a.cacheCreationTokens += r.cacheCreationTokens;
-      a.totalTokens += r.totalTokens;
-      a.costUsd += r.costUsd;
-      a.unpricedCalls += r.unpricedCalls;
+      addSums(a, r);
     };
     // One read transaction: the rollup and the edges come from the same snapshot of a live file.
     this.db.transaction(() => {
@@ -834,17 +827,19 @@ export function readAgents(db: SqliteDatabase, sql: string, params: readonly unk
 /** The total row of a grouped summary (what `agentloupe cost --json` prints as `total`). */
 export function summaryTotal(rows: readonly SummaryRow[]): Omit<SummaryRow, 'key'> {
   const t = { calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, totalTokens: 0, costUsd: 0, unpricedCalls: 0 };
-  for (const r of rows) {
-    t.calls += r.calls;
-    t.inputTokens += r.inputTokens;
-    t.outputTokens += r.outputTokens;
-    t.cacheReadTokens += r.cacheReadTokens;
-    t.cacheCreationTokens += r.cacheCreationTokens;
-    t.totalTokens += r.totalTokens;
-    t.costUsd += r.costUsd;
-    t.unpricedCalls += r.unpricedCalls;
-  }
+  for (const r of rows) addSums(t, r);
   return t;
+}
+
+function addSums(a: Omit<SummaryRow, 'key'>, r: Omit<SummaryRow, 'key'>): void {
+  a.calls += r.calls;
+  a.inputTokens += r.inputTokens;
+  a.outputTokens += r.outputTokens;
+  a.cacheReadTokens += r.cacheReadTokens;
+  a.cacheCreationTokens += r.cacheCreationTokens;
+  a.totalTokens += r.totalTokens;
+  a.costUsd += r.costUsd;
+  a.unpricedCalls += r.unpricedCalls;
 }
 
 /** Safe-integer reads keep the nanosecond columns exact; everything else goes back to numbers. */
