@@ -102,7 +102,7 @@ export function configurationChecks(env: NodeJS.ProcessEnv): Check[] {
       const o = loadPricingFile(pricing);
       c(PRICING_ENV_VAR, 'ok', `${pricing}: ${Object.keys(o.models ?? {}).length} model and ${Object.keys(o.engines ?? {}).length} engine prices`);
     } catch (err) {
-      c(PRICING_ENV_VAR, 'fail', (err as Error).message, 'fix the file (see README "Pricing") or unset AGENTLOUPE_PRICING to use the built-in prices');
+      c(PRICING_ENV_VAR, 'fail', (err as Error).message, 'fix the file (see docs/configuration.md) or unset AGENTLOUPE_PRICING to use the built-in prices');
     }
   } else c(PRICING_ENV_VAR, 'ok', 'not set: built-in prices');
 
