@@ -15,10 +15,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI as a user would, with a stable environment (no colour, UTC, 120 columns). */
+/** Runs the built CLI as a user would, with a stable environment (no colour, UTC, 80 columns). */
 export function cli(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): CliResult {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first with npx tsc -p tsconfig.json`);
-  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', TZ: 'UTC', COLUMNS: '120', AGENTLOUPE_DB: undefined, FORCE_COLOR: undefined };
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', TZ: 'UTC', COLUMNS: '80', AGENTLOUPE_DB: undefined, FORCE_COLOR: undefined };
   for (const k of Object.keys(env)) if (k.startsWith('OTEL_') || k === 'AGENTLOUPE_PRICING') delete env[k];
   Object.assign(env, options.env);
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];

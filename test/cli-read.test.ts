@@ -33,7 +33,7 @@ describe('table output on a fixed-clock database', () => {
     expect(out(['plans'])).toMatchSnapshot('plans');
     expect(out(['show', 'architect-0001', '--tail', '3'])).toMatchSnapshot('show');
     expect(out(['sql', 'SELECT agent_type, status, end_time - start_time AS secs FROM agents ORDER BY start_time'])).toMatchSnapshot('sql');
-  });
+  }, 120_000);
 
   it('shows the tool approval stats and plan roll-ups with the right numbers', () => {
     const { path } = fixedDb();
@@ -59,7 +59,7 @@ describe('table output on a fixed-clock database', () => {
         unpricedCalls: 1,
       },
     ]);
-  });
+  }, 120_000);
 
   it('show --json has the documented shape, children, tool calls and the log tail without ANSI codes', () => {
     const { path } = fixedDb();
@@ -83,7 +83,7 @@ describe('table output on a fixed-clock database', () => {
       { timestamp: T0 + 40, toolName: 'write_file', toolArgs: '{"path":"src/a.ts"}', toolApproved: true, toolApprovalType: 'user', durationMs: 20 },
     ]);
     expect(dev.log).toMatchObject({ exists: false, lines: [] });
-  });
+  }, 120_000);
 
   it('filters agents by status, time range and limit', () => {
     const { path } = fixedDb();
@@ -93,7 +93,7 @@ describe('table output on a fixed-clock database', () => {
     expect(ids(['--since', String(T0 + 100), '--until', String(T0 + 200)])).toEqual(['reviewer-0003']);
     expect(ids(['--sort', 'oldest', '--limit', '2'])).toEqual(['architect-0001', 'developer-0002']);
     expect(ok(['agents', '--csv', '--status', 'failed', '--db', path]).split('\n')[1]).toContain('reviewer-0003,architect-0001,REQ-49,reviewer');
-  });
+  }, 120_000);
 });
 
 describe('a database written through the public API', () => {
@@ -111,7 +111,7 @@ describe('a database written through the public API', () => {
     await monitor.shutdown();
 
     const stats = JSON.parse(ok(['stats', '--json', '--db', path])) as Record<string, unknown>;
-    expect(Object.keys(stats)).toEqual(['agents', 'durationMs', 'tokens', 'cost', 'toolCalls', 'topModels', 'recent']);
+    expect(Object.keys(stats)).toEqual(['agents', 'durationMs', 'tokens', 'cost', 'toolCalls', 'topModels', 'modelCount', 'recent']);
     expect(stats.agents).toMatchObject({ total: 2, byStatus: { completed: 2 }, failureRate: 0 });
     expect(stats.toolCalls).toBe(1);
 
@@ -129,7 +129,7 @@ describe('a database written through the public API', () => {
 
     const plans = JSON.parse(ok(['plans', '--json', '--db', path])) as { planId: string; agents: number; status: string }[];
     expect(plans).toEqual([expect.objectContaining({ planId: 'P-7', agents: 2, status: 'completed', modelCalls: 1, toolCalls: 1 })]);
-  });
+  }, 120_000);
 
   it('finds the database by walking up from the working directory, like git', () => {
     const root = tempDir();
@@ -151,7 +151,7 @@ describe('errors and exit codes', () => {
       expect(r.stderr).toContain(`no agentloupe database at ${missing}`);
       expect(r.stdout).toBe('');
     }
-  });
+  }, 120_000);
 
   it('exits 1 for an unknown agent or plan, naming it and how to list them', () => {
     const { path } = fixedDb();
@@ -163,7 +163,7 @@ describe('errors and exit codes', () => {
     const plan = cli(['tree', '--plan', 'NOPE', '--db', path]);
     expect(plan.status).toBe(1);
     expect(plan.stderr).toContain('no agents in plan "NOPE" (list plans with: agentloupe plans)');
-  });
+  }, 120_000);
 
   it('exits 2 for bad flags and values', () => {
     const { path } = fixedDb();
@@ -172,8 +172,8 @@ describe('errors and exit codes', () => {
       [['agents', '--since', 'yesterday-ish'], 'cannot read "yesterday-ish" as a time'],
       [['agents', '--since', '1d', '--until', '7d'], 'is before --since'],
       [['agents', '--status', 'done'], 'unknown status "done"'],
-      [['agents', '--limit', 'ten'], '--limit takes a whole number'],
-      [['stats', '--recent', 'x'], '--recent takes a whole number'],
+      [['agents', '--limit', 'ten'], '--limit must be a positive whole number'],
+      [['stats', '--recent', 'x'], '--recent must be a whole number, 0 or more'],
       [['cost', '--by', 'week'], '--by takes one of'],
       [['export', '--format', 'xml'], '--format takes json, ndjson, csv'],
       [['export', '--table', 'agent_runs', '--since', '1d'], '--since/--until work on'],
@@ -187,7 +187,7 @@ describe('errors and exit codes', () => {
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toContain(message);
     }
-  });
+  }, 120_000);
 
   it('has --help with an example on every command, exit 0', () => {
     const commands = ['stats', 'agents', 'show', 'tree', 'telemetry', 'cost', 'tools', 'plans', 'export', 'sql', 'prune', 'vacuum', 'migrate', 'doctor'];
@@ -200,5 +200,5 @@ describe('errors and exit codes', () => {
       expect(r.stdout, c).toMatch(/Examples?:\n {2}agentloupe /);
       expect(r.stdout, c).toContain('--db <path>');
     }
-  });
+  }, 120_000);
 });

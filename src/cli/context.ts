@@ -125,8 +125,19 @@ export function parseDuration(text: string): number {
   return Number(rel[1]) * UNITS[rel[2]!.toLowerCase()]!;
 }
 
-export function parseLimit(text: string, flag = '--limit'): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} takes a whole number, got "${text}"`);
+/**
+ * A count given on the command line. `zero` says what 0 means where 0 is allowed (`sql --limit 0`:
+ * every row); elsewhere the count must be positive.
+ */
+export function parseLimit(text: string, flag = '--limit', options: { zero?: string } = {}): number {
+  const n = Number(text.trim() === '' ? NaN : text);
+  const min = options.zero !== undefined ? 0 : 1;
+  if (!Number.isInteger(n) || n < min) {
+    throw new UsageError(
+      options.zero !== undefined
+        ? `${flag} must be a whole number, 0 or more (0: ${options.zero}), got "${text}"`
+        : `${flag} must be a positive whole number (1, 2, 3 ...), got "${text}"`,
+    );
+  }
   return n;
 }

@@ -27,9 +27,17 @@ export function databaseChecks(r: DatabaseReport, source: string): Check[] {
     out.push(c('exists', 'fail', `no file at ${r.path} (${source})`, 'run an instrumented agent (npm run demo writes one), or point --db / AGENTLOUPE_DB at your database'));
     return out;
   }
+  if (r.isDirectory) {
+    out.push(c('exists', 'fail', `${r.path} is a directory, not a database file (${source})`, `give the file's path, for example --db ${r.path.replace(/\/$/, '')}/monitoring.db`));
+    return out;
+  }
   out.push(c('exists', 'ok', `${r.path} (${source})`));
   if (r.openError !== undefined) {
     out.push(c('opens', 'fail', r.openError, 'the file is not a readable SQLite database; restore it from a backup or point --db elsewhere'));
+    return out;
+  }
+  if (r.tables.length === 0 && (r.schemaVersion ?? 0) === 0) {
+    out.push(c('contents', 'warn', 'the file is empty: nothing has been recorded in it yet', 'run an instrumented agent (or npm run demo); writers create the schema in it'));
     return out;
   }
   if (!r.isAgentloupe) {
@@ -71,6 +79,18 @@ export function databaseChecks(r: DatabaseReport, source: string): Check[] {
       ? c('file size', 'warn', `${mib(r.sizes.db)}, ${r.agents ?? '?'} agents, ${r.telemetry ?? '?'} telemetry rows`, 'set a retention: `agentloupe prune --older-than 30d && agentloupe vacuum`')
       : c('file size', 'ok', `${mib(r.sizes.db)}, ${r.agents ?? '?'} agents, ${r.telemetry ?? '?'} telemetry rows`),
   );
+  if (r.unpricedCalls !== null) {
+    out.push(
+      r.unpricedCalls === 0
+        ? c('prices', 'ok', 'every stored model call is priced')
+        : c(
+            'prices',
+            'warn',
+            `${r.unpricedCalls} model call${r.unpricedCalls === 1 ? ' is' : 's are'} unpriced (no price was known for the model)`,
+            'add the models to an AGENTLOUPE_PRICING file, then `agentloupe reprice` prices the stored calls again (`--dry-run` first shows what changes)',
+          ),
+    );
+  }
   return out;
 }
 

@@ -78,6 +78,21 @@ Examples:
   return program;
 }
 
+/** A server that could not listen (a busy or forbidden port), as one line that says what to do. */
+function listenProblem(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (e.code === 'EADDRINUSE' && e.port !== undefined) {
+    return `${e.address ?? 'the address'}:${e.port} is already in use by another program (another collector?). Stop it, or pick another port with --port (0 picks a free one).`;
+  }
+  if (e.code === 'EACCES' && e.port !== undefined) {
+    return `not allowed to listen on ${e.address ?? ''}:${e.port} (ports below 1024 need privileges). Pick another port with --port.`;
+  }
+  // Wrapped listen errors (the gRPC receiver's) already say which flag to change: the message, no stack.
+  if (/EADDRINUSE|EACCES/.test(err.message)) return err.message.split('\n')[0];
+  return undefined;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
@@ -92,8 +107,17 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`agentloupe: ${err.message}\n`);
       return EXIT_USAGE;
     }
+    if (err instanceof StoreError && err.code === 'IS_DIRECTORY') {
+      process.stderr.write(`agentloupe: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
     if (err instanceof StoreError || err instanceof AgentNotFoundError || err instanceof CliError) {
       process.stderr.write(`agentloupe: ${err.message}\n`);
+      return EXIT_ERROR;
+    }
+    const listen = listenProblem(err);
+    if (listen !== undefined) {
+      process.stderr.write(`agentloupe: ${listen}\n`);
       return EXIT_ERROR;
     }
     const code = (err as { code?: unknown } | null)?.code;

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { DOCUMENTED_TABLES, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { WAL_LIMITS } from './wal-keeper.js';
 
@@ -13,7 +13,7 @@ export const DEFAULT_DB_PATH = '.agentloupe/monitoring.db';
 
 /** A database problem the user can act on; the message says what to do. */
 export class StoreError extends Error {
-  constructor(message: string, readonly code: 'NOT_FOUND' | 'NEWER_SCHEMA' | 'FOREIGN_DATABASE' | 'OPEN_FAILED' | 'NOT_MIGRATED') {
+  constructor(message: string, readonly code: 'NOT_FOUND' | 'NEWER_SCHEMA' | 'FOREIGN_DATABASE' | 'OPEN_FAILED' | 'NOT_MIGRATED' | 'IS_DIRECTORY' | 'EMPTY') {
     super(message);
     this.name = 'StoreError';
   }
@@ -51,6 +51,13 @@ export function openDatabase(path: string, options: OpenOptions = {}): SqliteDat
     throw new StoreError(
       `no agentloupe database at ${path}. Run an instrumented agent first (npm run demo writes one), or pass --db PATH / set AGENTLOUPE_DB.`,
       'NOT_FOUND',
+    );
+  }
+  if (isDirectory(path)) {
+    // SQLite would only say "disk I/O error" or "unable to open database file".
+    throw new StoreError(
+      `${path} is a directory, not a database file: give the file's path (for example --db ${join(path, 'monitoring.db')}), or set AGENTLOUPE_DB to it.`,
+      'IS_DIRECTORY',
     );
   }
   if (!readonly) {
@@ -108,6 +115,14 @@ function retryWhileBusy(deadline: number, step: () => void): void {
   }
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function tableNames(db: SqliteDatabase): Set<string> {
   const rows = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
   return new Set(rows.map((r) => r.name));
@@ -154,6 +169,13 @@ function checkAndMigrate(db: SqliteDatabase, path: string, readonly: boolean): v
   const seen = fileState(db);
   checkState(seen, path);
   if (seen.version === SCHEMA_VERSION) return;
+  if (readonly && seen.version === 0 && seen.tables.size === 0) {
+    // A 0-byte file is a new database nobody has written yet; a writer would simply create the schema.
+    throw new StoreError(
+      `${path} holds no data yet: nothing has been recorded in it. Run an instrumented agent (or npm run demo) to fill it, or pass --db PATH to read another database.`,
+      'EMPTY',
+    );
+  }
   if (readonly) {
     throw new StoreError(
       `${path} has schema version ${seen.version}; this agentloupe uses ${SCHEMA_VERSION}. Run \`agentloupe migrate --db ${path}\` (or any instrumented agent) once to upgrade it.`,

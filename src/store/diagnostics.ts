@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { fileSizes, type FileSizes } from './maintenance.js';
 import { DOCUMENTED_TABLES, SCHEMA_VERSION } from './schema.js';
 
@@ -10,6 +10,8 @@ import { DOCUMENTED_TABLES, SCHEMA_VERSION } from './schema.js';
 export interface DatabaseReport {
   path: string;
   exists: boolean;
+  /** The path names a directory, not a file. */
+  isDirectory: boolean;
   /** Set when the file could not be opened or read as SQLite. */
   openError?: string;
   isAgentloupe: boolean;
@@ -25,12 +27,15 @@ export interface DatabaseReport {
   sqliteVersion: string | null;
   agents: number | null;
   telemetry: number | null;
+  /** Model calls stored as unpriced (no price was known when they were written). */
+  unpricedCalls: number | null;
 }
 
 export function inspectDatabase(path: string, options: { busyTimeoutMs?: number; integrityLimit?: number } = {}): DatabaseReport {
   const report: DatabaseReport = {
     path,
     exists: existsSync(path),
+    isDirectory: existsSync(path) && statSync(path).isDirectory(),
     isAgentloupe: false,
     tables: [],
     schemaVersion: null,
@@ -42,8 +47,9 @@ export function inspectDatabase(path: string, options: { busyTimeoutMs?: number;
     sqliteVersion: null,
     agents: null,
     telemetry: null,
+    unpricedCalls: null,
   };
-  if (!report.exists) return report;
+  if (!report.exists || report.isDirectory) return report;
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
@@ -60,6 +66,9 @@ export function inspectDatabase(path: string, options: { busyTimeoutMs?: number;
     if (report.isAgentloupe) {
       report.agents = (db.prepare('SELECT COUNT(*) AS n FROM agents').get() as { n: number }).n;
       report.telemetry = (db.prepare('SELECT COUNT(*) AS n FROM telemetry').get() as { n: number }).n;
+      if (report.tables.includes('telemetry_calls')) {
+        report.unpricedCalls = (db.prepare('SELECT COUNT(*) AS n FROM telemetry_calls WHERE unpriced = 1').get() as { n: number }).n;
+      }
     }
   } catch (err) {
     report.openError = (err as Error).message;

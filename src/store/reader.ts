@@ -93,6 +93,8 @@ export interface StatsSummary {
   cost: { totalUsd: number; unpricedCalls: number; pricedCalls: number };
   toolCalls: number;
   topModels: { model: string; calls: number; totalTokens: number; costUsd: number; unpricedCalls: number }[];
+  /** How many models were called in the range (topModels lists at most 5 of them). */
+  modelCount: number;
   recent: AgentRecord[];
 }
 
@@ -520,11 +522,11 @@ export class MonitoringStore {
       if (g.tool) tok.tools += g.calls;
       else tok.modelCalls += g.calls;
     }
-    const topModels: StatsSummary['topModels'] = groups
+    const models: StatsSummary['topModels'] = groups
       .filter((g) => !g.tool && g.model !== null)
       .map((g) => ({ model: g.model as string, calls: g.calls, totalTokens: g.total, costUsd: g.cost, unpricedCalls: g.unpriced }))
-      .sort((a, b) => b.calls - a.calls || b.totalTokens - a.totalTokens)
-      .slice(0, 5);
+      .sort((a, b) => b.calls - a.calls || b.totalTokens - a.totalTokens);
+    const topModels = models.slice(0, 5);
     const tokPriced = tok.modelCalls - tok.unpriced;
     return {
       agents: { total, byStatus, byType, failureRate },
@@ -533,6 +535,7 @@ export class MonitoringStore {
       cost: { totalUsd: tok.cost, unpricedCalls: tok.unpriced, pricedCalls: tokPriced },
       toolCalls: tok.tools,
       topModels,
+      modelCount: models.length,
       recent: this.listAgents({ limit: options.recent ?? 10, since: options.since, until: options.until }),
     };
   }

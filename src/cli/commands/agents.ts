@@ -3,6 +3,8 @@ import { AGENT_STATUSES, type AgentStatus } from '../../spans/rows.js';
 import type { AgentRecord } from '../../store/reader.js';
 import { parseLimit, parseRange, print, printJson, UsageError, withStore, type ReadOptions } from '../context.js';
 import * as f from '../format.js';
+import { csvCell } from '../row-output.js';
+import type { RowValue } from '../../store/table-export.js';
 
 interface AgentsOptions extends ReadOptions {
   status?: string;
@@ -14,6 +16,7 @@ interface AgentsOptions extends ReadOptions {
   limit: string;
   sort: string;
   csv?: boolean;
+  wide?: boolean;
 }
 
 export function registerAgents(program: Command): void {
@@ -23,6 +26,7 @@ export function registerAgents(program: Command): void {
     .option('--db <path>', 'database file')
     .option('--json', 'print JSON')
     .option('--csv', 'print CSV')
+    .option('--wide', 'every column in full, whatever the terminal width')
     .option('--status <status>', `only this status (comma-separated): ${AGENT_STATUSES.join(', ')}`)
     .option('--type <type>', 'only this agent type')
     .option('--plan <id>', 'only this plan')
@@ -54,14 +58,26 @@ export function registerAgents(program: Command): void {
         if (opts.json) printJson(rows);
         else if (opts.csv) print(toCsv(rows));
         else if (rows.length === 0) print('no agents match');
-        else print(renderAgents(rows));
+        else print(renderAgents(rows, { wide: opts.wide }));
       });
     });
 }
 
-export function renderAgents(rows: AgentRecord[]): string {
-  return f.table(
-    ['id', 'type', 'plan', 'parent', 'status', 'exit', 'started', 'duration', 'error'],
+const AGENT_COLUMNS: f.Column[] = [
+  { header: 'id', min: 20 },
+  { header: 'type', min: 8, drop: 3 },
+  { header: 'plan', min: 10, drop: 4 },
+  { header: 'parent', min: 12, drop: 2 },
+  { header: 'status' },
+  { header: 'exit', right: true, drop: 1 },
+  { header: 'started', drop: 5 },
+  { header: 'duration', right: true },
+  { header: 'error', min: 8 },
+];
+
+export function renderAgents(rows: AgentRecord[], options: f.TableOptions = {}): string {
+  return f.fitTable(
+    AGENT_COLUMNS,
     rows.map((a) => [
       a.id,
       a.agentType,
@@ -73,20 +89,30 @@ export function renderAgents(rows: AgentRecord[]): string {
       f.duration(a.durationMs),
       a.errorMessage ?? '',
     ]),
-    { right: [5, 7], flex: 8 },
+    options,
   );
 }
 
-const CSV_COLUMNS: (keyof AgentRecord)[] = [
-  'id', 'parentId', 'planId', 'agentType', 'name', 'status', 'processId', 'startTime', 'endTime', 'durationMs', 'exitCode', 'errorMessage', 'logFile', 'category', 'traceId',
+/** The CSV header names the columns as `export --format csv` does: the database's snake_case. */
+const CSV_COLUMNS: [string, keyof AgentRecord][] = [
+  ['id', 'id'],
+  ['parent_id', 'parentId'],
+  ['plan_id', 'planId'],
+  ['agent_type', 'agentType'],
+  ['name', 'name'],
+  ['status', 'status'],
+  ['process_id', 'processId'],
+  ['start_time', 'startTime'],
+  ['end_time', 'endTime'],
+  ['duration_ms', 'durationMs'],
+  ['exit_code', 'exitCode'],
+  ['error_message', 'errorMessage'],
+  ['log_file', 'logFile'],
+  ['category', 'category'],
+  ['trace_id', 'traceId'],
 ];
 
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 export function toCsv(rows: AgentRecord[]): string {
-  return [CSV_COLUMNS.join(','), ...rows.map((r) => CSV_COLUMNS.map((c) => csvCell(r[c])).join(','))].join('\n');
+  const line = (cells: RowValue[]): string => cells.map(csvCell).join(',');
+  return [line(CSV_COLUMNS.map(([h]) => h)), ...rows.map((r) => line(CSV_COLUMNS.map(([, k]) => r[k] as RowValue)))].join('\n');
 }

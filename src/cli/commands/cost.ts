@@ -9,6 +9,7 @@ interface CostOptions extends ReadOptions {
   by: string;
   since?: string;
   until?: string;
+  wide?: boolean;
 }
 
 export function registerCost(program: Command): void {
@@ -20,6 +21,7 @@ export function registerCost(program: Command): void {
     .option('--until <time>', 'calls until')
     .option('--db <path>', 'database file')
     .option('--json', 'print JSON')
+    .option('--wide', 'every column in full, whatever the terminal width')
     .addHelpText('after', '\nExamples:\n  agentloupe cost --by day --since 7d\n  agentloupe cost --by plan --json')
     .action((opts: CostOptions) => {
       if (!(GROUPS as readonly string[]).includes(opts.by)) throw new UsageError(`--by takes one of ${GROUPS.join(', ')}, got "${opts.by}"`);
@@ -30,12 +32,12 @@ export function registerCost(program: Command): void {
         const total = summaryTotal(rows);
         if (opts.json) printJson({ by, rows, total });
         else if (rows.length === 0) print('no model calls recorded in this range');
-        else print(renderCost(by, rows, total));
+        else print(renderCost(by, rows, total, { wide: opts.wide }));
       });
     });
 }
 
-function renderCost(by: SummaryGroup, rows: SummaryRow[], total: Omit<SummaryRow, 'key'>): string {
+function renderCost(by: SummaryGroup, rows: SummaryRow[], total: Omit<SummaryRow, 'key'>, options: f.TableOptions): string {
   const line = (key: string, r: Omit<SummaryRow, 'key'>): string[] => [
     key,
     String(r.calls),
@@ -46,9 +48,18 @@ function renderCost(by: SummaryGroup, rows: SummaryRow[], total: Omit<SummaryRow
     f.tokens(r.totalTokens),
     f.usd(r.costUsd, r.unpricedCalls),
   ];
-  return f.table(
-    [by, 'calls', 'input', 'cache read', 'cache write', 'output', 'total', 'cost'],
+  return f.fitTable(
+    [
+      { header: by, min: 12 },
+      { header: 'calls', right: true },
+      { header: 'input', right: true },
+      { header: 'cache read', right: true, drop: 3 },
+      { header: 'cache write', right: true, drop: 1 },
+      { header: 'output', right: true },
+      { header: 'total', right: true, drop: 2 },
+      { header: 'cost', right: true },
+    ],
     [...rows.map((r) => line(r.key ?? '(none)', r)), line(f.paint('total', 'bold'), total)],
-    { right: [1, 2, 3, 4, 5, 6, 7] },
+    options,
   );
 }

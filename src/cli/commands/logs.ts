@@ -3,7 +3,8 @@ import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LogManager } from '../../agents/log-manager.js';
 import { MonitoringStore } from '../../store/reader.js';
-import { CliError, printJson, resolveDbPath, UsageError, type ReadOptions } from '../context.js';
+import { CliError, parseLimit, printJson, resolveDbPath, type ReadOptions } from '../context.js';
+import * as f from '../format.js';
 
 interface LogsOptions extends ReadOptions {
   tail?: string;
@@ -61,11 +62,14 @@ export function registerLogs(program: Command): void {
         const all = logs.list();
         if (opts.json) printJson(all.map((l) => ({ ...l, modifiedAt: l.modifiedAt.toISOString() })));
         else if (all.length === 0) process.stdout.write(`no agent logs in ${logs.dir}\n`);
-        else for (const l of all) process.stdout.write(`${l.agentId}\t${l.bytes} bytes\t${l.modifiedAt.toISOString()}\n`);
+        else {
+          // The same aligned local time as every other table (JSON keeps the ISO instant).
+          const rows = all.map((l) => [l.agentId, String(l.bytes), f.time(l.modifiedAt.getTime() / 1000)]);
+          process.stdout.write(`${f.table(['agent', 'bytes', 'modified'], rows, { right: [1], flex: 0 })}\n`);
+        }
         return;
       }
-      const tail = opts.tail === undefined ? undefined : Number(opts.tail);
-      if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new UsageError(`--tail takes a whole number, got "${opts.tail}"`);
+      const tail = opts.tail === undefined ? undefined : parseLimit(opts.tail, '--tail', { zero: 'only output written from now on, with --follow' });
       const known = agentStatus(dbPath, agentId);
       // The row knows where `agentloupe run` put the file; the logs dir is the fallback.
       const path = known?.logFile && existsSync(known.logFile) ? known.logFile : logs.pathFor(agentId);

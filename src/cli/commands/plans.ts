@@ -7,6 +7,7 @@ interface PlansOptions extends ReadOptions {
   since?: string;
   until?: string;
   limit: string;
+  wide?: boolean;
 }
 
 export function registerPlans(program: Command): void {
@@ -18,6 +19,7 @@ export function registerPlans(program: Command): void {
     .option('--limit <n>', 'at most this many plans', '50')
     .option('--db <path>', 'database file')
     .option('--json', 'print JSON')
+    .option('--wide', 'every column in full, whatever the terminal width')
     .addHelpText('after', '\nExamples:\n  agentloupe plans --since 24h\n  agentloupe tree --plan REQ-49   # then look inside one')
     .action((opts: PlansOptions) => {
       const range = parseRange(opts);
@@ -26,14 +28,28 @@ export function registerPlans(program: Command): void {
         const rows = store.plans({ ...range, limit });
         if (opts.json) printJson(rows);
         else if (rows.length === 0) print('no plans recorded in this range (agents started with a planId appear here)');
-        else print(renderPlans(rows));
+        else print(renderPlans(rows, { wide: opts.wide }));
       });
     });
 }
 
-export function renderPlans(rows: PlanSummary[]): string {
-  return f.table(
-    ['plan', 'status', 'agents', 'done', 'failed', 'term', 'running', 'started', 'duration', 'tokens', 'cost'],
+const PLAN_COLUMNS: f.Column[] = [
+  { header: 'plan', min: 12 },
+  { header: 'status' },
+  { header: 'agents', right: true, drop: 5 },
+  { header: 'done', right: true, drop: 3 },
+  { header: 'failed', right: true, drop: 4 },
+  { header: 'term', right: true, drop: 1 },
+  { header: 'running', right: true, drop: 2 },
+  { header: 'started', drop: 7 },
+  { header: 'duration', right: true },
+  { header: 'tokens', right: true, drop: 6 },
+  { header: 'cost', right: true },
+];
+
+export function renderPlans(rows: PlanSummary[], options: f.TableOptions = {}): string {
+  return f.fitTable(
+    PLAN_COLUMNS,
     rows.map((p) => [
       p.planId,
       f.status(p.status),
@@ -47,6 +63,6 @@ export function renderPlans(rows: PlanSummary[]): string {
       f.tokens(p.totalTokens),
       f.usd(p.costUsd, p.unpricedCalls),
     ]),
-    { right: [2, 3, 4, 5, 6, 8, 9, 10] },
+    options,
   );
 }

@@ -51,7 +51,7 @@ export function registerShow(program: Command): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  agentloupe show developer-3f9a1c2e4b5d\n  agentloupe show developer-3f9a1c2e4b5d --tail 50 --json')
     .action((agentId: string, opts: ShowOptions) => {
-      const tail = parseLimit(opts.tail, '--tail');
+      const tail = parseLimit(opts.tail, '--tail', { zero: 'no log lines' });
       const limit = parseLimit(opts.limit);
       const dbPath = resolveDbPath(opts.db);
       withStore(opts, (store) => {
@@ -126,7 +126,7 @@ export function renderShow(r: ShowResult, childCount: number): string {
     f.pairs([
       ['model calls', String(t.modelCalls)],
       ['tool calls', String(t.toolCalls)],
-      ['tokens', `${f.tokens(t.tokens.total)}  (input ${f.tokens(t.tokens.input)}, cache read ${f.tokens(t.tokens.cacheRead)}, output ${f.tokens(t.tokens.output)})`],
+      ['tokens', f.tokenSummary(t.tokens)],
       ['cost', f.usd(t.costUsd, t.unpricedCalls)],
     ]),
   );

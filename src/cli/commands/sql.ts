@@ -55,8 +55,8 @@ export function registerSql(program: Command): void {
       `\nExamples:\n  agentloupe sql "SELECT model, SUM(total_tokens) AS tokens FROM telemetry GROUP BY model"\n  agentloupe sql "SELECT * FROM agents WHERE status = 'failed'" --json`,
     )
     .action(async (query: string, opts: SqlOptions) => {
-      const limit = parseLimit(opts.limit);
-      const timeout = parseLimit(opts.timeout, '--timeout');
+      const limit = parseLimit(opts.limit, '--limit', { zero: 'every row' });
+      const timeout = parseLimit(opts.timeout, '--timeout', { zero: 'no time limit' });
       if (timeout > 0) {
         // Refusals and syntax errors are found by preparing the statement, here and at once.
         await withStoreAsync(opts, async (store) => {

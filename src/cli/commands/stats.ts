@@ -7,6 +7,7 @@ interface StatsOptions extends ReadOptions {
   since?: string;
   until?: string;
   recent?: string;
+  wide?: boolean;
 }
 
 export function registerStats(program: Command): void {
@@ -18,19 +19,20 @@ export function registerStats(program: Command): void {
     .option('--since <time>', 'only runs started since (24h, 7d, 2026-11-01)')
     .option('--until <time>', 'only runs started until')
     .option('--recent <n>', 'how many recent agents to list', '10')
+    .option('--wide', 'every column in full, whatever the terminal width')
     .addHelpText('after', '\nExample:\n  agentloupe stats --since 24h')
     .action((opts: StatsOptions) => {
       const range = parseRange(opts);
-      const recent = parseLimit(opts.recent ?? '10', '--recent');
+      const recent = parseLimit(opts.recent ?? '10', '--recent', { zero: 'no recent runs listed' });
       withStore(opts, (store) => {
         const s = store.stats({ ...range, recent });
         if (opts.json) printJson(s);
-        else print(renderStats(s));
+        else print(renderStats(s, { wide: opts.wide }));
       });
     });
 }
 
-export function renderStats(s: StatsSummary): string {
+export function renderStats(s: StatsSummary, options: f.TableOptions = {}): string {
   const out: string[] = [];
   out.push(f.heading('Agents'));
   out.push(
@@ -59,22 +61,31 @@ export function renderStats(s: StatsSummary): string {
     ]),
   );
   if (s.topModels.length > 0) {
-    out.push('', f.heading('Top models'));
+    const more = s.modelCount > s.topModels.length ? '; agentloupe cost --by model lists all' : '';
+    out.push('', `${f.heading('Top models')} (top ${s.topModels.length} of ${s.modelCount}${more})`);
     out.push(
       f.table(
         ['model', 'calls', 'tokens', 'cost'],
         s.topModels.map((m) => [m.model, String(m.calls), f.tokens(m.totalTokens), f.usd(m.costUsd, m.unpricedCalls)]),
-        { right: [1, 2, 3] },
+        { right: [1, 2, 3], wide: options.wide },
       ),
     );
   }
   if (s.recent.length > 0) {
     out.push('', f.heading('Recent agents'));
     out.push(
-      f.table(
-        ['id', 'type', 'plan', 'status', 'started', 'duration', 'error'],
+      f.fitTable(
+        [
+          { header: 'id', min: 20 },
+          { header: 'type', min: 8, drop: 1 },
+          { header: 'plan', min: 10, drop: 2 },
+          { header: 'status' },
+          { header: 'started', drop: 3 },
+          { header: 'duration', right: true },
+          { header: 'error', min: 8 },
+        ],
         s.recent.map((a) => [a.id, a.agentType, a.planId ?? '-', f.status(a.status), f.time(a.startTime), f.duration(a.durationMs), a.errorMessage ?? '']),
-        { right: [5], flex: 6 },
+        options,
       ),
     );
   }

@@ -9,8 +9,9 @@ export function registerTelemetry(program: Command): void {
     .argument('<agent-id>', 'the agent run')
     .option('--db <path>', 'database file')
     .option('--json', 'print JSON')
+    .option('--wide', 'every column in full, whatever the terminal width')
     .addHelpText('after', '\nExample:\n  agentloupe telemetry developer-3f9a1c2e4b5d --json')
-    .action((agentId: string, opts: ReadOptions) => {
+    .action((agentId: string, opts: ReadOptions & { wide?: boolean }) => {
       withStore(opts, (store) => {
         const agent = store.getAgent(agentId);
         const entries = store.getAgentTelemetry(agentId);
@@ -25,8 +26,18 @@ export function registerTelemetry(program: Command): void {
         if (entries.length === 0) out.push('no telemetry recorded for this agent');
         else
           out.push(
-            f.table(
-              ['time', 'kind', 'model / tool', 'provider', 'input', 'cache r/w', 'output', 'cost', 'approval'],
+            f.fitTable(
+              [
+                { header: 'time' },
+                { header: 'kind', drop: 2 },
+                { header: 'model / tool', min: 12 },
+                { header: 'provider', min: 8, drop: 3 },
+                { header: 'input', right: true },
+                { header: 'cache r/w', right: true, drop: 1 },
+                { header: 'output', right: true },
+                { header: 'cost', right: true },
+                { header: 'approval', min: 8 },
+              ],
               entries.map((e) => [
                 f.time(e.timestamp),
                 e.toolName ? 'tool' : 'model',
@@ -38,11 +49,11 @@ export function registerTelemetry(program: Command): void {
                 e.toolName ? '' : f.usd(e.estimatedCost, e.unpriced ? 1 : 0),
                 e.toolName ? `${e.toolApproved === null ? '-' : e.toolApproved ? 'approved' : 'denied'}${e.toolApprovalType ? ` (${e.toolApprovalType})` : ''}` : '',
               ]),
-              { right: [4, 5, 6, 7] },
+              { wide: opts.wide },
             ),
           );
         out.push('', f.pairs([
-          ['tokens', `${f.tokens(totals.total)} (input ${f.tokens(totals.input)}, output ${f.tokens(totals.output)})`],
+          ['tokens', f.tokenSummary(totals)],
           ['cost', f.usd(costUsd, unpricedCalls)],
         ]));
         print(out.join('\n'));

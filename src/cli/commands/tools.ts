@@ -7,6 +7,7 @@ interface ToolsOptions extends ReadOptions {
   since?: string;
   until?: string;
   limit: string;
+  wide?: boolean;
 }
 
 export function registerTools(program: Command): void {
@@ -18,6 +19,7 @@ export function registerTools(program: Command): void {
     .option('--limit <n>', 'at most this many tools (most called first)', '50')
     .option('--db <path>', 'database file')
     .option('--json', 'print JSON')
+    .option('--wide', 'every column in full, whatever the terminal width')
     .addHelpText('after', '\nExamples:\n  agentloupe tools --since 7d\n  agentloupe tools --json')
     .action((opts: ToolsOptions) => {
       const range = parseRange(opts);
@@ -26,14 +28,26 @@ export function registerTools(program: Command): void {
         const rows = store.toolStats({ ...range, limit });
         if (opts.json) printJson(rows);
         else if (rows.length === 0) print('no tool calls recorded in this range');
-        else print(renderTools(rows));
+        else print(renderTools(rows, { wide: opts.wide }));
       });
     });
 }
 
-export function renderTools(rows: ToolStatsRow[]): string {
-  return f.table(
-    ['tool', 'calls', 'approved', 'denied', 'unrecorded', 'agents', 'avg time', 'last call', 'by approval type'],
+const TOOL_COLUMNS: f.Column[] = [
+  { header: 'tool', min: 12 },
+  { header: 'calls', right: true },
+  { header: 'approved', right: true },
+  { header: 'denied', right: true },
+  { header: 'unrecorded', right: true, drop: 1 },
+  { header: 'agents', right: true, drop: 2 },
+  { header: 'avg time', right: true, drop: 4 },
+  { header: 'last call', drop: 3 },
+  { header: 'by approval type', min: 10, drop: 5 },
+];
+
+export function renderTools(rows: ToolStatsRow[], options: f.TableOptions = {}): string {
+  return f.fitTable(
+    TOOL_COLUMNS,
     rows.map((r) => [
       r.tool,
       String(r.calls),
@@ -48,6 +62,6 @@ export function renderTools(rows: ToolStatsRow[]): string {
         .map(([k, v]) => `${k} ${v}`)
         .join(', '),
     ]),
-    { right: [1, 2, 3, 4, 5, 6], flex: 8 },
+    options,
   );
 }
