@@ -23,6 +23,7 @@ import { registerCollector } from './commands/collector.js';
 import { registerRun } from './commands/run.js';
 import { registerLogs } from './commands/logs.js';
 import { registerUi } from './commands/ui.js';
+import { registerReprice } from './commands/reprice.js';
 
 const EXIT_OK = 0;
 const EXIT_ERROR = 1;
@@ -68,6 +69,7 @@ Examples:
   registerPrune(program);
   registerVacuum(program);
   registerMigrate(program);
+  registerReprice(program);
   registerDoctor(program);
   registerCollector(program);
   registerRun(program);
