@@ -287,7 +287,8 @@ describe('the documentation', () => {
   });
 
   it('type-checks every TypeScript block against the built package', () => {
-    const blocks = FILES.flatMap((f) => codeBlocks(ROOT, f)).filter((b) => b.lang === 'ts' || b.lang === 'typescript');
+    const blocks = FILES.flatMap((f) => codeBlocks(ROOT, f))// A not-run block may show an internal module the package does not export: not checked.
+      .filter((b) => (b.lang === 'ts' || b.lang === 'typescript') && b.notRun === undefined);
     expect(typeCheck(blocks)).toEqual([]);
   }, 120_000);
 
