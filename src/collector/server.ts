@@ -29,7 +29,8 @@ import { CollectorMetrics } from './collector-metrics.js';
 import { Forwarder, type ForwarderOptions, type ForwarderStats } from './forwarder.js';
 import { jaegerRoutes } from './jaeger/index.js';
 import { ExportPipeline, type SignalStats } from './export-pipeline.js';
-import { DEFAULT_GRPC_PORT, startGrpcReceiver, type GrpcReceiver } from './grpc/receiver.js';
+import { DEFAULT_GRPC_PORT } from './grpc/port.js';
+import type { GrpcReceiver } from './grpc/receiver.js';
 import { encodeExportResponse, type DecodeLimits, type OtlpContentType, type OtlpSignal } from './otlp/index.js';
 import { tokenCheck, type TokenCheck } from './token.js';
 import { encodeRpcStatus } from './rpc-status.js';
@@ -74,7 +75,7 @@ export interface CollectorOptions {
 }
 
 export type { SignalStats } from './export-pipeline.js';
-export { DEFAULT_GRPC_PORT } from './grpc/receiver.js';
+export { DEFAULT_GRPC_PORT } from './grpc/port.js';
 
 export interface CollectorStats {
   traces: SignalStats;
@@ -329,6 +330,8 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       });
     });
     if (grpcPort !== false) {
+      // Loaded only when gRPC is on: @grpc/grpc-js costs memory a collector with --grpc-port 0 should not pay.
+      const { startGrpcReceiver } = await import('./grpc/receiver.js');
       grpcReceiver = await startGrpcReceiver({
         host,
         port: grpcPort,

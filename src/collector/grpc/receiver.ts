@@ -27,7 +27,7 @@ import { encodeExportResponse } from '../otlp/encode.js';
 import { encodeRetryStatus } from '../rpc-status.js';
 import type { TokenCheck } from '../token.js';
 
-export const DEFAULT_GRPC_PORT = 4317;
+export { DEFAULT_GRPC_PORT } from './port.js';
 
 /** The fully qualified service names, as exporters call them. */
 export const OTLP_GRPC_SERVICES: Readonly<Record<OtlpSignal, string>> = {
