@@ -92,13 +92,19 @@ function drain(): void {
     backoff.succeeded();
     head = end;
     finish(batch.length, result.applied, result.failed > 0 ? result.error?.message ?? 'write failed' : undefined);
+    // A long drain keeps the timer from firing; without this the WAL grew past its bound
+    // (69 MB against 64 MiB) while a steady collector load kept this loop busy.
+    if (Date.now() - lastCheckpoint >= data.checkpointIntervalMs / 4) checkpoint();
   }
   queue = [];
   head = 0;
   if (stopping) stop();
 }
 
+let lastCheckpoint = Date.now();
+
 function checkpoint(): void {
+  lastCheckpoint = Date.now();
   if (!db?.open) return;
   try {
     keeper?.tick();
