@@ -1,6 +1,7 @@
 import { defaultDbPath, openDatabase, type SqliteDatabase } from './database.js';
 import type { AgentRow, AgentStatus } from '../spans/rows.js';
 import { splitRange, type RollupSplit } from './rollup.js';
+import { GEN_AI_INPUT_MESSAGES, GEN_AI_OUTPUT_MESSAGES } from '../semconv.js';
 
 /** A requested agent that is not in the database. */
 export class AgentNotFoundError extends Error {
@@ -761,13 +762,13 @@ export class MonitoringStore {
     const rows = this.db
       .prepare(
         `SELECT span_id, name, CAST(start_ns AS TEXT) AS start_ns,
-                json_extract(attributes, '$."gen_ai.input.messages"') AS input,
-                json_extract(attributes, '$."gen_ai.output.messages"') AS output
+                json_extract(attributes, @input) AS input,
+                json_extract(attributes, @output) AS output
            FROM spans
-          WHERE agent_id = ? AND (json_extract(attributes, '$."gen_ai.input.messages"') IS NOT NULL OR json_extract(attributes, '$."gen_ai.output.messages"') IS NOT NULL)
+          WHERE agent_id = @agentId AND (json_extract(attributes, @input) IS NOT NULL OR json_extract(attributes, @output) IS NOT NULL)
           ORDER BY start_ns, span_id`,
       )
-      .all(agentId) as { span_id: string; name: string; start_ns: string; input: unknown; output: unknown }[];
+      .all({ agentId, input: `$."${GEN_AI_INPUT_MESSAGES}"`, output: `$."${GEN_AI_OUTPUT_MESSAGES}"` }) as { span_id: string; name: string; start_ns: string; input: unknown; output: unknown }[];
     return rows.map((r) => ({
       spanId: r.span_id,
       name: r.name,

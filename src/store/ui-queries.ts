@@ -6,6 +6,7 @@
 import { AGENT_COLUMNS, AGENT_FROM, readAgents, toTelemetry, type AgentRecord, type MonitoringStore, type SpanRecord, type TelemetryEntry, type TimeRange, type TreeNode } from './reader.js';
 import { HOUR } from './rollup.js';
 import type { AgentStatus } from '../spans/rows.js';
+import type { TokenUsage } from '../telemetry/types.js';
 
 export type RunSort = 'start' | 'duration' | 'name' | 'type' | 'status' | 'plan';
 export const RUN_SORTS: readonly RunSort[] = ['start', 'duration', 'name', 'type', 'status', 'plan'];
@@ -25,15 +26,9 @@ export interface RunQuery extends TimeRange {
 }
 
 /** Model and tool calls of one agent run, tokens by type. */
-export interface RunUsage {
+export interface RunUsage extends Omit<TokenUsage, 'cacheCreation1hTokens'> {
   calls: number;
   toolCalls: number;
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheCreationTokens: number;
-  reasoningTokens: number;
-  totalTokens: number;
   costUsd: number;
   unpricedCalls: number;
   partialCalls: number;
