@@ -16,6 +16,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter } from '@opentelemetry/sdk-logs';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { OTLP_GRPC_SERVICES } from '../src/collector/grpc/receiver.js';
@@ -214,6 +215,42 @@ describe('OTLP/gRPC receiver', () => {
     expect(Buffer.isBuffer(details)).toBe(true);
     expect(retryDelayMsOf(details as Buffer)).toBe(7000);
     expect(c.stats().refused).toBe(1);
+  });
+
+  it('UNAVAILABLE with a RetryInfo delay when memory admission refuses; HTTP and gRPC share one admission', async () => {
+    // A 1 MiB cap: the test process is far past 3/5 of it, so only a request with none other in
+    // flight is admitted. An HTTP request held open (headers sent, body not finished) is that one.
+    const c = await testCollector({ maxMemoryBytes: 1024 * 1024, retryAfterSeconds: 3 });
+    const body = Buffer.from(encodeTracesProtobuf([span(1)]));
+    const held = request(`${c.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length } });
+    const answered = new Promise<number>((resolve, reject) => {
+      held.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      held.on('error', reject);
+    });
+    held.write(body.subarray(0, 10));
+    for (let i = 0; c.stats().admission.inflightRequests === 0; i++) {
+      if (i > 200) throw new Error('the held HTTP request was never admitted');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const client = rawClient(grpcEndpoint(c), OTLP_GRPC_SERVICES.traces);
+    const refused = await call(client, encodeTracesProtobuf([span(2)]));
+    expect(refused.error?.code).toBe(grpc.status.UNAVAILABLE);
+    expect(refused.error?.details).toMatch(/memory cap/);
+    const details = refused.error!.metadata.get('grpc-status-details-bin')[0];
+    expect(retryDelayMsOf(details as Buffer)).toBe(3000);
+    expect(c.stats().admission.refused).toBe(1);
+    // Once the HTTP request is answered nothing is in flight: the retry is admitted and stored.
+    held.end(body.subarray(10));
+    expect(await answered).toBe(200);
+    const retried = await call(client, encodeTracesProtobuf([span(2)]));
+    client.close();
+    expect(retried.error).toBeUndefined();
+    expect(c.stats().admission.inflightRequests).toBe(0);
+    expect(c.stats().admission.inflightBytes).toBe(0);
+    expect(query(c.dbPath, 'SELECT name FROM spans ORDER BY name')).toEqual([{ name: 'step 1' }, { name: 'step 2' }]);
   });
 
   it('RESOURCE_EXHAUSTED for a message over the size cap, plain or as a gzip bomb; gzip within the cap is accepted', async () => {

@@ -340,6 +340,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
         checkToken: expectedToken,
         maxMessageBytes: maxBodyBytes,
         retryAfterMs: Number(retryAfter) * 1000,
+        admission,
       }).catch((err: unknown) => {
         throw new Error(`cannot listen for OTLP/gRPC on ${host}:${grpcPort}: ${(err as Error).message} (use --grpc-port to pick another port, 0 to turn gRPC off)`, { cause: err });
       });

@@ -12,14 +12,20 @@
  * Status mapping (opentelemetry-proto docs/specification.md, "OTLP/gRPC Response"):
  *   bad message -> INVALID_ARGUMENT (not retryable)
  *   missing or wrong token -> UNAUTHENTICATED
- *   write queue full -> UNAVAILABLE with google.rpc.RetryInfo in grpc-status-details-bin
- *     (UNAVAILABLE is retryable for every OTLP exporter; RESOURCE_EXHAUSTED is retryable only
- *     with RetryInfo, which not every exporter parses)
+ *   write queue full, or refused by memory admission (the same Admission as the HTTP port:
+ *     bytes in flight and RSS) -> UNAVAILABLE with google.rpc.RetryInfo in grpc-status-details-bin
+ *     (the spec's throttling signal, "OTLP/gRPC Throttling"; UNAVAILABLE is retryable for every
+ *     OTLP exporter, RESOURCE_EXHAUSTED only with RetryInfo, which not every exporter parses)
  *   message larger than the limit (compressed or not) -> RESOURCE_EXHAUSTED, from grpc-js itself
  *   gzip -> grpc-js decompresses it (grpc-encoding: gzip), within the same limit
+ *
+ * Admission happens once grpc-js has the whole message (a handler sees nothing earlier), so unlike
+ * HTTP, whose refusal comes before the body is read, a refused gRPC message has been received;
+ * refusing still spares what costs most: decoding it and holding its rows until they commit.
  */
 import grpc from '@grpc/grpc-js';
 import { warnOnce } from '../../log.js';
+import type { Admission } from '../admission.js';
 import type { CollectorMetrics } from '../collector-metrics.js';
 import type { ExportPipeline } from '../export-pipeline.js';
 import { OTLP_SIGNALS, type OtlpSignal } from '../otlp/index.js';
@@ -47,6 +53,8 @@ export interface GrpcReceiverOptions {
   maxMessageBytes: number;
   /** The delay UNAVAILABLE answers ask exporters to wait. */
   retryAfterMs: number;
+  /** The process's memory admission, shared with the HTTP port. */
+  admission: Admission;
 }
 
 export interface GrpcReceiver {
@@ -90,7 +98,7 @@ function bindAddress(host: string, port: number): string {
 
 /** Starts the gRPC receiver; resolves once it listens. */
 export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<GrpcReceiver> {
-  const { pipeline, metrics, checkToken } = options;
+  const { pipeline, metrics, checkToken, admission } = options;
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
     // Idle exporters keep one connection; a stuck one is closed after two minutes.
@@ -100,29 +108,47 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<G
   for (const signal of Object.keys(OTLP_GRPC_SERVICES) as OtlpSignal[]) {
     const handler: grpc.handleUnaryCall<Buffer, ExportReply> = (call, callback) => {
       pipeline.stats[signal].requests++;
+      let admitted: number | undefined;
+      const release = (): void => {
+        if (admitted !== undefined) admission.release(admitted);
+        admitted = undefined;
+      };
       const answer = (code: grpc.status, details: string, metadata?: grpc.Metadata): void => {
+        release();
         metrics.grpcRequest(signal, code);
         callback(status(code, details, metadata));
+      };
+      const throttle = (message: string): void => {
+        const trailer = new grpc.Metadata();
+        trailer.set('grpc-status-details-bin', encodeRetryStatus(grpc.status.UNAVAILABLE, message, options.retryAfterMs));
+        answer(grpc.status.UNAVAILABLE, message, trailer);
       };
       try {
         const auth = call.metadata.get('authorization')[0];
         if (!checkToken(typeof auth === 'string' ? auth : undefined)) {
           return answer(grpc.status.UNAUTHENTICATED, 'missing or wrong bearer token (metadata authorization: Bearer <token>, see --token / AGENTLOUPE_COLLECTOR_TOKEN)');
         }
-        const outcome = pipeline.hasRoom()
-          ? pipeline.export(signal, call.request, 'protobuf', { raw: call.request, contentType: 'application/x-protobuf' })
-          : pipeline.refuseEarly(signal);
-        if (outcome.kind === 'invalid') return answer(grpc.status.INVALID_ARGUMENT, outcome.message);
-        if (outcome.kind === 'overloaded') {
-          const trailer = new grpc.Metadata();
-          trailer.set('grpc-status-details-bin', encodeRetryStatus(grpc.status.UNAVAILABLE, outcome.message, options.retryAfterMs));
-          return answer(grpc.status.UNAVAILABLE, outcome.message, trailer);
+        if (!pipeline.hasRoom()) return throttle(pipeline.refuseEarly(signal).message);
+        const refusal = admission.admit(call.request.length);
+        if (refusal !== undefined) {
+          pipeline.refuseEarly(signal);
+          return throttle(refusal);
         }
-        // OK only once the rows are committed (durable acknowledgement, docs/reliability.md).
-        void outcome.committed.then(() => {
-          metrics.grpcRequest(signal, grpc.status.OK);
-          callback(null, { rejected: outcome.rejected, message: outcome.message });
-        });
+        admitted = call.request.length;
+        const outcome = pipeline.export(signal, call.request, 'protobuf', { raw: call.request, contentType: 'application/x-protobuf' });
+        if (outcome.kind === 'invalid') return answer(grpc.status.INVALID_ARGUMENT, outcome.message);
+        if (outcome.kind === 'overloaded') return throttle(outcome.message);
+        // OK only once the rows are committed (durable acknowledgement, docs/reliability.md);
+        // the message counts as in flight until then, as an HTTP body does until its 200.
+        outcome.committed.then(
+          () => {
+            release();
+            metrics.grpcRequest(signal, grpc.status.OK);
+            callback(null, { rejected: outcome.rejected, message: outcome.message });
+          },
+          // Not queued after all (the queue closed under it): nothing stored, so a retry is right.
+          (err: unknown) => throttle((err as Error).message),
+        );
       } catch (err) {
         warnOnce(`collector-grpc:${(err as Error).message}`, `collector: gRPC export failed: ${(err as Error).stack ?? String(err)}`);
         answer(grpc.status.INTERNAL, 'internal error');
