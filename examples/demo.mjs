@@ -84,11 +84,13 @@ See it in the browser (tree, waterfall, cost, live):
 }
 
 if (serve) {
-  // The web UI over the same database, in this process (4319, or a free port when that is taken).
+  // The web UI over the same database, in this process (4319, or a free port when that is taken),
+  // with this process's /healthz and /readyz on the same port.
   const { startUi } = await import(new URL('../dist/src/ui/server.js', import.meta.url).href);
   const uiPort = Number(process.env.AGENTLOUPE_UI_PORT || 4319);
-  const ui = await startUi({ db, port: uiPort }).catch((err) => (err.code === 'EADDRINUSE' ? startUi({ db, port: 0 }) : Promise.reject(err)));
-  console.log(`\nWeb UI: ${ui.openUrl}`);
+  const options = { db, health: monitor.health };
+  const ui = await startUi({ ...options, port: uiPort }).catch((err) => (err.code === 'EADDRINUSE' ? startUi({ ...options, port: 0 }) : Promise.reject(err)));
+  console.log(`\nWeb UI: ${ui.openUrl}   health: ${ui.url}/healthz  ${ui.url}/readyz`);
   const port = process.env.OTEL_EXPORTER_PROMETHEUS_PORT || '9464';
   const host = process.env.OTEL_EXPORTER_PROMETHEUS_HOST || 'localhost';
   console.log(monitor.prometheus

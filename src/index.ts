@@ -3,7 +3,7 @@ export { AgentRun, agentRunFromContext, type ToolInput, type UsageInput } from '
 export { BAGGAGE_PARENT_AGENT_ID, BAGGAGE_PLAN_ID } from './agents/propagation.js';
 export { SqliteSpanProcessor, type SqliteSpanProcessorOptions, type SqliteSpanProcessorStats } from './store/sqlite-span-processor.js';
 export { MonitoringStore, AgentNotFoundError } from './store/reader.js';
-export { jaegerRoutes, type JaegerHandler } from './collector/jaeger/index.js';
+export { jaegerApp, jaegerRoutes, type JaegerHandler } from './collector/jaeger/index.js';
 export type { AgentRecord, AgentFilter, TelemetryEntry, TokenTotals, SummaryGroup, SummaryRow, StatsSummary, TreeNode, SpanRecord, TimeRange } from './store/reader.js';
 export { openDatabase, defaultDbPath, StoreError, DEFAULT_DB_PATH } from './store/database.js';
 export { SCHEMA_VERSION } from './store/schema.js';

@@ -63,8 +63,13 @@ export function grpcCodeFor(httpStatus: number): number {
   }
 }
 
+/** The Status an HTTP answer carries, as an object (its JSON encoding is this object). */
+export function rpcStatus(httpStatus: number, message: string): { code: number; message: string } {
+  return { code: grpcCodeFor(httpStatus), message: message.slice(0, 4096) };
+}
+
 export function encodeRpcStatus(httpStatus: number, message: string, contentType: 'json' | 'protobuf'): Buffer | string {
-  const status = { code: grpcCodeFor(httpStatus), message: message.slice(0, 4096) };
+  const status = rpcStatus(httpStatus, message);
   if (contentType === 'json') return JSON.stringify(status);
   return bytes(RpcStatus.encode(status).finish());
 }

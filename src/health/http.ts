@@ -1,4 +1,12 @@
+/**
+ * /healthz and /readyz as Hono routes: the collector and `agentloupe ui` mount `healthApp` in
+ * their one app; `healthRoutes`, `livenessHandler` and `readinessHandler` put the same routes in
+ * a caller's own node:http server.
+ */
+import { Hono, type Context } from 'hono';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isRead, nodeListener, nodeRoutes, type NodeEnv } from '../http/node.js';
+import { jsonReply } from '../http/reply.js';
 import type { ComponentHealth, HealthState } from './types.js';
 
 /** What the endpoints read: a HealthMonitor's cache (no check runs on a request). */
@@ -12,16 +20,6 @@ export type HealthHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 const startedAt = Date.now();
 
-function send(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json' }).end(JSON.stringify({ error: 'use GET' }));
-    return;
-  }
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
-  res.end(req.method === 'HEAD' ? undefined : text);
-}
-
 function component(c: ComponentHealth): Record<string, unknown> {
   return {
     status: c.status,
@@ -34,37 +32,54 @@ function component(c: ComponentHealth): Record<string, unknown> {
   };
 }
 
+type Route = (c: Context<NodeEnv>) => Response;
+
+/** GET and HEAD (Hono drops the body of a HEAD answer); any other method is 405. */
+function getOnly(answer: () => Response): Route {
+  return (c) => (isRead(c.req.method) ? answer() : jsonReply({ error: 'use GET' }, 405, { allow: 'GET, HEAD' }));
+}
+
 /**
  * /healthz (liveness): 200 while the process can answer at all. It does not look at
  * dependencies — restarting a process because its database is slow would not fix the database.
  */
-export function livenessHandler(health: HealthView): HealthHandler {
-  return (req, res) => send(req, res, 200, { status: 'ok', overall: health.overall(), pid: process.pid, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });
+function liveness(health: HealthView): Route {
+  return getOnly(() => jsonReply({ status: 'ok', overall: health.overall(), pid: process.pid, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }));
 }
 
 /** /readyz (readiness): 200 when every critical component has reported healthy or degraded, else 503. */
-export function readinessHandler(health: HealthView): HealthHandler {
-  return (req, res) => {
+function readiness(health: HealthView): Route {
+  return getOnly(() => {
     const ready = health.isReady();
-    send(req, res, ready ? 200 : 503, {
-      ready,
-      status: health.overall(),
-      components: Object.fromEntries(health.getAll().map((c) => [c.name, component(c)])),
-    });
-  };
+    return jsonReply(
+      { ready, status: health.overall(), components: Object.fromEntries(health.getAll().map((c) => [c.name, component(c)])) },
+      ready ? 200 : 503,
+    );
+  });
+}
+
+/** Both endpoints (under `prefix`) as a Hono app, for `app.route('/', healthApp(...))`. */
+export function healthApp(health: HealthView, prefix = ''): Hono<NodeEnv> {
+  return new Hono<NodeEnv>().all(`${prefix}/healthz`, liveness(health)).all(`${prefix}/readyz`, readiness(health));
+}
+
+/** One route answering every path: for mounting at a path of the caller's choosing. */
+function anyPath(route: Route): HealthHandler {
+  return nodeListener(new Hono<NodeEnv>().all('*', route));
+}
+
+export function livenessHandler(health: HealthView): HealthHandler {
+  return anyPath(liveness(health));
+}
+
+export function readinessHandler(health: HealthView): HealthHandler {
+  return anyPath(readiness(health));
 }
 
 /**
- * Both endpoints for mounting in an existing server: handles `/healthz` and `/readyz` (under
- * `prefix`) and returns true, or returns false for any other path.
+ * Both endpoints for mounting in an existing node:http server: handles `/healthz` and `/readyz`
+ * (under `prefix`) and returns true, or returns false for any other path.
  */
 export function healthRoutes(health: HealthView, prefix = ''): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const live = livenessHandler(health);
-  const ready = readinessHandler(health);
-  return (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === `${prefix}/healthz`) return live(req, res), true;
-    if (path === `${prefix}/readyz`) return ready(req, res), true;
-    return false;
-  };
+  return nodeRoutes(healthApp(health, prefix), (path) => path === `${prefix}/healthz` || path === `${prefix}/readyz`);
 }

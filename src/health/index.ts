@@ -5,7 +5,7 @@ export { HeartbeatTracker, workerState, DEFAULT_STALE_AFTER_MS, DEFAULT_DOWN_AFT
 export { findZombies, reapZombies, zombiesCheck, processAlive, DEFAULT_SILENT_AFTER_MS, type ZombieAgent, type ZombieOptions, type ZombieReason } from './zombies.js';
 export { AlertManager, type Alert, type AlertManagerOptions, type WebhookBody } from './alerts.js';
 export { loadAlertConfig, validateAlertConfig, AlertConfigError, type AlertConfig, type AlertRule, type AlertSeverity, type WebhookConfig } from './alert-config.js';
-export { livenessHandler, readinessHandler, healthRoutes, type HealthHandler, type HealthView } from './http.js';
+export { healthApp, livenessHandler, readinessHandler, healthRoutes, type HealthHandler, type HealthView } from './http.js';
 export { durationMs, type Duration } from './duration.js';
 export { eventLoopCheck, type EventLoopCheckOptions } from './checks/event-loop.js';
 export { memoryCheck, type MemoryCheckOptions } from './checks/memory.js';

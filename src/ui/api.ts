@@ -7,6 +7,8 @@ import { parseTime, UsageError } from '../cli/context.js';
 import { resolveThresholds, workerStatusOf } from '../health/heartbeats.js';
 import type { HealthView } from '../health/http.js';
 import { findZombies } from '../health/zombies.js';
+import { isRead } from '../http/node.js';
+import { jsonReply } from '../http/reply.js';
 import { HealthStore } from '../store/health-store.js';
 import { AgentNotFoundError, SUMMARY_GROUPS, summaryTotal, type MonitoringStore, type SummaryGroup, type TimeRange } from '../store/reader.js';
 import { AGENT_STATUSES, isAgentStatus, type AgentStatus } from '../spans/rows.js';
@@ -27,14 +29,6 @@ export interface UiApiOptions {
 
 /** A bad query parameter: answered 400 with the message. */
 class ParamError extends Error {}
-
-function bigintSafe(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? value.toString() : value;
-}
-
-function json(c: Context, body: unknown, status: 200 | 400 | 404 = 200): Response {
-  return c.body(JSON.stringify(body, bigintSafe), status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-}
 
 function timeParam(c: Context, name: string): number | undefined {
   const v = c.req.query(name);
@@ -77,7 +71,7 @@ export function uiApi(options: UiApiOptions): Hono {
   const api = new Hono();
 
   api.get('/', (c) =>
-    json(c, {
+    jsonReply({
       version: 1,
       endpoints: ['overview', 'timeline', 'cost', 'runs', 'agent-types', 'view', 'sessions', 'sessions/:id', 'health', 'live', 'changes'].map((e) => `${API_BASE}/${e}`),
     }),
@@ -87,17 +81,17 @@ export function uiApi(options: UiApiOptions): Hono {
     const range = rangeOf(c);
     const stats = store.stats({ ...range, recent: 0 });
     const active = store.listAgents({ status: ['running', 'starting'], limit: 50 });
-    return json(c, { stats, active, health: healthSummary() });
+    return jsonReply({ stats, active, health: healthSummary() });
   });
 
-  api.get('/timeline', (c) => json(c, q.timeline(rangeOf(c))));
+  api.get('/timeline', (c) => jsonReply(q.timeline(rangeOf(c))));
 
   api.get('/cost', (c) => {
     const by = (c.req.query('by') ?? 'model') as SummaryGroup;
     if (!SUMMARY_GROUPS.includes(by)) throw new ParamError(`by takes one of ${SUMMARY_GROUPS.join(', ')}, got "${by}"`);
     const rows = store.getTelemetrySummary(by, rangeOf(c));
     // The shape and numbers of `agentloupe cost --json`.
-    return json(c, { by, rows, total: summaryTotal(rows) });
+    return jsonReply({ by, rows, total: summaryTotal(rows) });
   });
 
   api.get('/runs', (c) => {
@@ -108,9 +102,7 @@ export function uiApi(options: UiApiOptions): Hono {
     if (!(RUN_SORTS as readonly string[]).includes(sort)) throw new ParamError(`sort takes one of ${RUN_SORTS.join(', ')}, got "${sort}"`);
     const dir = c.req.query('dir') || 'desc';
     if (dir !== 'asc' && dir !== 'desc') throw new ParamError(`dir takes asc or desc, got "${dir}"`);
-    return json(
-      c,
-      q.runs({
+    return jsonReply(q.runs({
         ...rangeOf(c),
         status: status as AgentStatus[],
         type: text(c, 'type'),
@@ -125,7 +117,7 @@ export function uiApi(options: UiApiOptions): Hono {
     );
   });
 
-  api.get('/agent-types', (c) => json(c, q.agentTypes()));
+  api.get('/agent-types', (c) => jsonReply(q.agentTypes()));
 
   api.get('/view', (c) => {
     const plan = text(c, 'plan');
@@ -134,7 +126,7 @@ export function uiApi(options: UiApiOptions): Hono {
     const selector: TraceSelector | undefined = plan ? { planId: plan } : trace ? { traceId: trace } : agent ? { agentId: agent } : undefined;
     if (!selector) throw new ParamError('view needs plan=, trace= or agent=');
     const view = q.traceView(selector);
-    if (view.tree.length === 0 && view.spans.length === 0) return json(c, { error: `nothing stored for ${plan ? `plan ${plan}` : trace ? `trace ${trace}` : `agent ${agent}`}` }, 404);
+    if (view.tree.length === 0 && view.spans.length === 0) return jsonReply({ error: `nothing stored for ${plan ? `plan ${plan}` : trace ? `trace ${trace}` : `agent ${agent}`}` }, 404);
     const prices: Record<string, PriceMatch | null> = {};
     if (options.priceOf) {
       for (const call of view.calls) {
@@ -143,22 +135,22 @@ export function uiApi(options: UiApiOptions): Hono {
         if (!(key in prices)) prices[key] = options.priceOf(call.model ?? undefined, call.engineId ?? undefined) ?? null;
       }
     }
-    return json(c, { ...view, prices });
+    return jsonReply({ ...view, prices });
   });
 
-  api.get('/sessions', (c) => json(c, q.sessions({ ...rangeOf(c), offset: intParam(c, 'offset'), limit: intParam(c, 'limit') })));
+  api.get('/sessions', (c) => jsonReply(q.sessions({ ...rangeOf(c), offset: intParam(c, 'offset'), limit: intParam(c, 'limit') })));
 
   api.get('/sessions/:id', (c) => {
     const id = c.req.param('id');
     const session = store.getAgent(id);
     const usage = q.usageOf([id]).get(id) ?? null;
-    return json(c, { session, usage, turns: store.getAgentTelemetry(id) });
+    return jsonReply({ session, usage, turns: store.getAgentTelemetry(id) });
   });
 
   api.get('/health', (c) => {
     const now = Date.now();
     const thresholds = resolveThresholds();
-    return json(c, {
+    return jsonReply({
       components: health.latestHealth(),
       history: health.healthHistory(undefined, 200),
       live: options.liveHealth?.getAll() ?? [],
@@ -169,7 +161,7 @@ export function uiApi(options: UiApiOptions): Hono {
   });
 
   api.get('/live', (c) =>
-    json(c, {
+    jsonReply({
       now: Date.now(),
       running: store.listAgents({ status: ['running', 'starting'], limit: 200 }),
       recentRuns: store.listAgents({ limit: 25 }),
@@ -177,16 +169,16 @@ export function uiApi(options: UiApiOptions): Hono {
     }),
   );
 
-  api.get('/changes', (c) => json(c, { version: q.dataVersion() }));
+  api.get('/changes', (c) => jsonReply({ version: q.dataVersion() }));
 
   api.all('*', (c) => {
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return c.json({ error: `the UI API is read-only: use GET` }, 405, { allow: 'GET, HEAD' });
-    return json(c, { error: `no such endpoint: ${c.req.path} (see ${API_BASE}/)` }, 404);
+    if (!isRead(c.req.method)) return jsonReply({ error: 'the UI API is read-only: use GET' }, 405, { allow: 'GET, HEAD' });
+    return jsonReply({ error: `no such endpoint: ${c.req.path} (see ${API_BASE}/)` }, 404);
   });
 
   api.onError((err, c) => {
-    if (err instanceof ParamError || err instanceof UsageError) return json(c, { error: err.message }, 400);
-    if (err instanceof AgentNotFoundError) return json(c, { error: err.message }, 404);
+    if (err instanceof ParamError || err instanceof UsageError) return jsonReply({ error: err.message }, 400);
+    if (err instanceof AgentNotFoundError) return jsonReply({ error: err.message }, 404);
     throw err;
   });
 

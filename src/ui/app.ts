@@ -1,8 +1,10 @@
 /**
  * The web UI as one Hono app: the browser app's pages and assets, and its read-only JSON API.
- * `agentloupe ui` serves it alone; `agentloupe collector` serves it beside OTLP.
+ * `agentloupe ui` and `agentloupe collector` mount it (`mountUi`) in their own app, beside
+ * health (and, in the collector, the Jaeger API and /metrics).
  */
 import { Hono } from 'hono';
+import type { NodeEnv } from '../http/node.js';
 import { API_BASE, uiApi, type UiApiOptions } from './api.js';
 import { loadAssets, type Asset } from './assets.js';
 import { OPEN, type UiAuth } from './auth.js';
@@ -54,4 +56,13 @@ export function createUiApp(options: UiAppOptions): Hono {
   app.get('*', (c) => (PAGE.test(c.req.path) ? page() : c.text(`no such page: ${c.req.path}\n`, 404)));
   app.all('*', (c) => c.text('the UI is read-only: use GET\n', 405, { allow: 'GET, HEAD' }));
   return app;
+}
+
+/**
+ * Hands the UI's paths to `ui` and every other path to `app`'s 404. The UI keeps its own
+ * middleware (security headers, token cookie) to itself this way: mounted with `app.route`, its
+ * `*` middleware would run on the parent's routes too.
+ */
+export function mountUi(app: Hono<NodeEnv>, ui: Hono): void {
+  app.all('*', (c) => (isUiPath(c.req.path) ? ui.fetch(c.req.raw, c.env) : c.notFound()));
 }

@@ -6,6 +6,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
+import { jsonReply } from '../http/reply.js';
 
 /** True for addresses only this machine can reach. */
 export function isLoopbackHost(host: string): boolean {
@@ -50,7 +51,7 @@ export function tokenAuth(token: string): UiAuth {
       return next();
     }
     c.header('www-authenticate', 'Bearer');
-    if (c.req.path.startsWith('/ui/api/')) return c.json({ error: 'missing or wrong token: send Authorization: Bearer <token>, or open the URL printed at start' }, 401);
+    if (c.req.path.startsWith('/ui/api/')) return jsonReply({ error: 'missing or wrong token: send Authorization: Bearer <token>, or open the URL printed at start' }, 401, { 'www-authenticate': 'Bearer' });
     return c.text('agentloupe UI: open the address printed when the server started (it carries ?token=...), or send Authorization: Bearer <token>.\n', 401);
   };
   return { middleware, loginPath: (path = '/') => `${path}?token=${encodeURIComponent(token)}` };

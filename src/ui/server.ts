@@ -1,13 +1,16 @@
 /**
  * `agentloupe ui`: the web UI over one database file, on its own port. Read-only: it opens the
- * file read-only and can run beside a live writer (an agent, the collector).
+ * file read-only and can run beside a live writer (an agent, the collector). One Hono app:
+ * the UI, and /healthz + /readyz when the process has health checks of its own.
  */
-import { getRequestListener } from '@hono/node-server';
+import { Hono } from 'hono';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { healthApp, type HealthView } from '../health/http.js';
+import { listen, nodeListener, nodeRoutes, type NodeEnv } from '../http/node.js';
 import { MonitoringStore } from '../store/reader.js';
 import { PriceTable } from '../telemetry/pricing.js';
-import { createUiApp, isUiPath } from './app.js';
+import { createUiApp, isUiPath, mountUi } from './app.js';
 import type { Asset } from './assets.js';
 import { isLoopbackHost, OPEN, tokenAuth, type UiAuth } from './auth.js';
 import type { UiApiOptions } from './api.js';
@@ -24,6 +27,8 @@ export interface UiServerOptions {
   token?: string;
   assets?: Map<string, Asset>;
   checkProcesses?: boolean;
+  /** A process's own health checks, answered at /healthz and /readyz beside the UI (`demo --serve`). */
+  health?: HealthView;
 }
 
 export interface RunningUi {
@@ -49,49 +54,28 @@ export function uiAuthFor(host: string, token: string | undefined): UiAuth {
   return OPEN;
 }
 
-/** A node:http handler for the UI's paths; returns false for any other path. */
-export function uiRequestHandler(options: UiApiOptions & { auth: UiAuth; assets?: Map<string, Asset> }): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const app = createUiApp(options);
-  // overrideGlobalObjects: false keeps Node's own Request/Response for the rest of the process.
-  const listener = getRequestListener(app.fetch, { overrideGlobalObjects: false });
-  return (req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!;
-    if (!isUiPath(path)) return false;
-    void listener(req, res);
-    return true;
-  };
-}
-
 export async function startUi(options: UiServerOptions): Promise<RunningUi> {
   const host = options.host ?? DEFAULT_UI_HOST;
   const auth = uiAuthFor(host, options.token);
   const store = MonitoringStore.open(options.db, { readonly: true });
   const pricing = PriceTable.fromEnv();
-  let handle: ReturnType<typeof uiRequestHandler>;
+  const app = new Hono<NodeEnv>();
   try {
-    handle = uiRequestHandler({ store, auth, assets: options.assets, priceOf: (m, e) => pricing.lookup(m, e), checkProcesses: options.checkProcesses });
+    if (options.health) app.route('/', healthApp(options.health));
+    mountUi(app, createUiApp({ store, auth, assets: options.assets, priceOf: (m, e) => pricing.lookup(m, e), checkProcesses: options.checkProcesses }));
   } catch (err) {
     store.close();
     throw err;
   }
-  const server: Server = createServer((req, res) => {
-    if (!handle(req, res)) {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`no such page: ${req.url}\n`);
-    }
-  });
+  app.notFound((c) => c.text(`no such page: ${c.env.incoming.url}\n`, 404));
+  const server: Server = createServer(nodeListener(app));
   server.requestTimeout = 60_000;
   server.headersTimeout = 30_000;
   // Longer than browsers' and undici's idle reuse, so a client never sends on a socket the
   // server is just closing (a "fetch failed" on the next request).
   server.keepAliveTimeout = 65_000;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? DEFAULT_UI_PORT, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, options.port ?? DEFAULT_UI_PORT, host);
   } catch (err) {
     store.close();
     throw err;
@@ -119,29 +103,27 @@ export async function startUi(options: UiServerOptions): Promise<RunningUi> {
  * token. A collector on a non-loopback address with no token still receives OTLP (as before)
  * but answers the UI's paths 403 rather than show the database to anyone.
  */
-export function collectorUiHandler(options: Omit<UiApiOptions, 'checkProcesses'> & { host: string; token: string | undefined }): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function collectorUiApp(options: Omit<UiApiOptions, 'checkProcesses'> & { host: string; token: string | undefined }): Hono {
   let auth: UiAuth;
   try {
     auth = uiAuthFor(options.host, options.token);
   } catch (err) {
     const message = `${(err as Error).message.replace('--token (or set AGENTLOUPE_UI_TOKEN)', '--token (or set AGENTLOUPE_COLLECTOR_TOKEN)')}\n`;
-    return (req, res) => {
-      if (!isUiPath((req.url ?? '/').split('?')[0]!)) return false;
-      req.resume();
-      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end(message);
-      return true;
-    };
+    return new Hono().all('*', (c) => c.text(message, 403));
   }
   try {
     // A collector receives from other hosts: their process ids mean nothing here.
-    return uiRequestHandler({ ...options, auth, checkProcesses: false });
+    return createUiApp({ ...options, auth, checkProcesses: false });
   } catch (err) {
     const message = `${(err as Error).message}\n`;
-    return (req, res) => {
-      if (!isUiPath((req.url ?? '/').split('?')[0]!)) return false;
-      req.resume();
-      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end(message);
-      return true;
-    };
+    return new Hono().all('*', (c) => c.text(message, 503));
   }
+}
+
+/** `collectorUiApp` for a caller's own node:http server: answers the UI's paths, returns false for others. */
+export function collectorUiHandler(options: Parameters<typeof collectorUiApp>[0]): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const ui = collectorUiApp(options);
+  const app = new Hono<NodeEnv>();
+  mountUi(app, ui);
+  return nodeRoutes(app, isUiPath);
 }

@@ -1,5 +1,5 @@
 /** The Jaeger-compatible query API over the SQLite `spans` table (mounted by `agentloupe collector`). */
-export { jaegerApi, jaegerRoutes, DEFAULT_TRACE_LIMIT, JAEGER_POST_PATHS, type JaegerApi, type JaegerHandler, type JaegerReply, type JaegerRoutesOptions } from './routes.js';
+export { jaegerApi, jaegerApp, jaegerRoutes, DEFAULT_TRACE_LIMIT, JAEGER_POST_PATHS, type JaegerApi, type JaegerHandler, type JaegerReply, type JaegerRoutesOptions } from './routes.js';
 export { computeMetrics, parseMetricsQuery, sampleRange, type MetricFamily, type MetricKind, type MetricsQuery } from './metrics.js';
 export {
   toJaegerTrace,

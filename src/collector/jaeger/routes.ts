@@ -1,11 +1,14 @@
 /**
  * A Jaeger-compatible query API over the SQLite `spans` table, so Grafana's Jaeger data source
  * and the Jaeger UI (search, trace view, Monitor tab, trace upload) can browse local traces with
- * no Jaeger running. `agentloupe collector` mounts it under /api/. Shapes follow jaegertracing/jaeger: the v1 HTTP API
- * (cmd/query/app/http_handler.go, internal/uimodel) and the api_v3 HTTP gateway (OTLP JSON in a
- * `{"result": ...}` envelope).
+ * no Jaeger running. `agentloupe collector` mounts `jaegerApp` (all of /api/) in its one Hono
+ * app. Shapes follow jaegertracing/jaeger: the v1 HTTP API (cmd/query/app/http_handler.go,
+ * internal/uimodel) and the api_v3 HTTP gateway (OTLP JSON in a `{"result": ...}` envelope).
  */
+import { Hono } from 'hono';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isRead, nodeRoutes, type NodeEnv } from '../../http/node.js';
+import { jsonReply } from '../../http/reply.js';
 import type { MonitoringStore, SpanRecord } from '../../store/reader.js';
 import { SpanRateQueries, SpanSampleLimitError } from '../../store/span-rates.js';
 import { TraceQueries, type TraceSearch } from '../../store/trace-queries.js';
@@ -37,12 +40,6 @@ export type JaegerHandler = (req: IncomingMessage, res: ServerResponse) => boole
 type Reply = JaegerReply;
 
 const ok = (body: unknown): Reply => ({ status: 200, body });
-
-function send(req: IncomingMessage, res: ServerResponse, reply: Reply, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(reply.body);
-  res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
-  res.end(req.method === 'HEAD' ? undefined : text);
-}
 
 function nowNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
@@ -254,54 +251,46 @@ export interface JaegerRoutesOptions {
   maxBodyBytes?: number;
 }
 
+function isJaegerPath(path: string): boolean {
+  return normalisePath(path).startsWith('/api/');
+}
+
 /**
- * Node http adapter: answers every request under /api/ and returns true (a wrong method is
- * 405, an unknown path 404, both in Jaeger's error shape); returns false for anything else.
+ * The API as a Hono app answering every request under /api/: a wrong method is 405, an unknown
+ * path 404, a missing token 401, all in Jaeger's error shape (jaeger-ui prints anything else verbatim).
  */
-export function jaegerRoutes(store: MonitoringStore, options: JaegerRoutesOptions = {}): JaegerHandler {
+export function jaegerApp(store: MonitoringStore, options: JaegerRoutesOptions = {}): Hono<NodeEnv> {
   const api = jaegerApi(store);
   const checkToken = options.checkToken ?? ((): boolean => true);
   const maxBodyBytes = options.maxBodyBytes ?? 16 * 1024 * 1024;
-  return (req, res) => {
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://localhost');
-    } catch {
-      return false;
+  const reply = (r: JaegerReply, headers?: Record<string, string>): Response => jsonReply(r.body, r.status, headers);
+  return new Hono<NodeEnv>().all('/api/*', async (c) => {
+    const path = normalisePath(c.req.path);
+    if (!path.startsWith('/api/')) return c.notFound();
+    if (!checkToken(c.req.header('authorization'))) {
+      return reply(api.error(path, 401, 'missing or wrong bearer token (Authorization: Bearer <token>)'), { 'www-authenticate': 'Bearer' });
     }
-    const path = normalisePath(url.pathname);
-    if (!path.startsWith('/api/')) return false;
-    const reply = (r: JaegerReply, headers: Record<string, string> = {}): void => {
-      try {
-        send(req, res, r, headers);
-      } catch {
-        /* the client went away */
-      }
-    };
-    if (!checkToken(req.headers.authorization)) {
-      req.resume();
-      reply(api.error(path, 401, 'missing or wrong bearer token (Authorization: Bearer <token>)'), { 'www-authenticate': 'Bearer' });
-      return true;
-    }
-    const method = req.method ?? 'GET';
+    const method = c.req.method;
     if (JAEGER_POST_PATHS.has(path)) {
-      if (method !== 'POST') {
-        req.resume();
-        reply(api.error(path, 405, `use POST for ${path}`), { allow: 'POST' });
-        return true;
+      if (method !== 'POST') return reply(api.error(path, 405, `use POST for ${path}`), { allow: 'POST' });
+      try {
+        // The node request itself: the same limits (and gzip) as OTLP bodies.
+        const { body } = await readBody(c.env.incoming, maxBodyBytes);
+        return reply(api.transform(body));
+      } catch (err) {
+        return reply(api.error(path, err instanceof BodyError ? err.status : 400, (err as Error).message));
       }
-      readBody(req, maxBodyBytes).then(
-        ({ body }) => reply(api.transform(body)),
-        (err: unknown) => reply(api.error(path, err instanceof BodyError ? err.status : 400, (err as Error).message)),
-      );
-      return true;
     }
-    req.resume();
-    if (method !== 'GET' && method !== 'HEAD') {
-      reply(api.error(path, 405, `use GET for ${path}`), { allow: 'GET, HEAD' });
-      return true;
-    }
-    reply(api.get(path, url.searchParams) ?? api.error(path, 404, `no such endpoint: ${path}`));
-    return true;
-  };
+    if (!isRead(method)) return reply(api.error(path, 405, `use GET for ${path}`), { allow: 'GET, HEAD' });
+    const url = new URL(c.req.url);
+    return reply(api.get(path, url.searchParams) ?? api.error(path, 404, `no such endpoint: ${path}`));
+  });
+}
+
+/**
+ * Node http adapter of `jaegerApp`: answers every request under /api/ and returns true; returns
+ * false for anything else.
+ */
+export function jaegerRoutes(store: MonitoringStore, options: JaegerRoutesOptions = {}): JaegerHandler {
+  return nodeRoutes(jaegerApp(store, options), isJaegerPath);
 }
