@@ -377,7 +377,8 @@ export function toJson(value: unknown): string {
   }
 }
 
-export function spanRowFromSpan(span: SpanData, agentId: string | null): SpanRow {
+/** `attributesJson`: the attributes already serialised (by the agent's thread, see ended-span-transfer.ts). */
+export function spanRowFromSpan(span: SpanData, agentId: string | null, attributesJson?: string): SpanRow {
   const end = span.endTimeUnixNano ?? span.startTimeUnixNano;
   return {
     traceId: span.traceId,
@@ -393,7 +394,7 @@ export function spanRowFromSpan(span: SpanData, agentId: string | null): SpanRow
     serviceName: serviceNameOf(span),
     scopeName: span.scopeName ?? null,
     agentId,
-    attributes: toJson(span.attributes),
+    attributes: attributesJson ?? toJson(span.attributes),
     events: span.events.length === 0 ? '[]' : toJson(span.events),
     links: span.links.length === 0 ? '[]' : toJson(span.links),
     resource: resourceJson(span.resource),
@@ -403,7 +404,7 @@ export function spanRowFromSpan(span: SpanData, agentId: string | null): SpanRow
 /** Spans of one process share one resource object: serialise it once. */
 const resourceJsonCache = new WeakMap<Attributes, string>();
 
-function resourceJson(resource: Attributes): string {
+export function resourceJson(resource: Attributes): string {
   let json = resourceJsonCache.get(resource);
   if (json === undefined) {
     json = toJson(resource);

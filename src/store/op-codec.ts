@@ -3,7 +3,11 @@
  * thread. Structured clone copies a flat array of strings, numbers and bigints much faster than
  * the same values as an array of row objects (no property names, no object graph).
  */
+import { decodeEndedSpan, encodeEndedSpan, ENDED_SPAN_WIDTH, type SettledCost } from '../spans/ended-span-transfer.js';
+import type { CostFunction } from '../spans/mapping.js';
 import type { AgentRow, CallPair, SpanRow, TelemetryRow, WriteOp } from '../spans/rows.js';
+import type { SpanData } from '../spans/span-data.js';
+import { endedSpanOps, type ResolvedOwner } from '../spans/span-ops.js';
 
 const AGENT_KEYS = [
   'id', 'parentId', 'planId', 'agentType', 'status', 'processId', 'startTime', 'endTime', 'exitCode', 'errorMessage', 'logFile',
@@ -31,6 +35,8 @@ const enum Code {
   Reown = 7,
   WaitFor = 8,
   WaitDone = 9,
+  /** An ended span, mapped to its ops by the writer (ended-span-transfer.ts). */
+  EndedSpan = 10,
 }
 
 export type EncodedOps = unknown[];
@@ -82,12 +88,45 @@ export function encodeOp(op: WriteOp, out: EncodedOps): void {
   }
 }
 
+/** Appends one ended span, to be mapped to its ops by the writer. */
+export function encodeEnded(span: SpanData, owner: ResolvedOwner, cost: SettledCost | null, out: EncodedOps): void {
+  out.push(Code.EndedSpan);
+  encodeEndedSpan(span, owner, cost, out);
+}
+
 /** The ops of an encoded array, in order. */
 export function decodeOps(data: EncodedOps): WriteOp[] {
-  const ops: WriteOp[] = [];
+  const units: WriteOp[][] = [];
+  decodeUnits(data, units);
+  return units.flat();
+}
+
+/**
+ * Decodes an encoded array into `out`, one entry per queued unit: an op alone, or the ops an
+ * ended span maps to (the queue counts and acknowledges units). A span the mapping throws on
+ * becomes an empty unit, handed to `unmapped` to be counted as failed.
+ */
+export function decodeUnits(data: EncodedOps, out: WriteOp[][], unmapped?: (unit: WriteOp[], error: Error) => void): void {
   let i = 0;
   while (i < data.length) {
     const code = data[i++] as Code;
+    if (code === Code.EndedSpan) {
+      const ended = decodeEndedSpan(data, i);
+      i += ENDED_SPAN_WIDTH;
+      const cost = ended.cost;
+      const price: CostFunction | undefined = cost === null ? undefined : () => cost;
+      let ops: WriteOp[] = [];
+      try {
+        endedSpanOps(ended.span, ended.owner, price, ops, undefined, ended.attributesJson);
+      } catch (err) {
+        ops = [];
+        unmapped?.(ops, err as Error);
+      }
+      out.push(ops);
+      continue;
+    }
+    const ops: WriteOp[] = [];
+    out.push(ops);
     switch (code) {
       case Code.AgentStart:
       case Code.SyntheticAgent:
@@ -131,5 +170,4 @@ export function decodeOps(data: EncodedOps): WriteOp[] {
         throw new Error(`corrupt write batch: unknown op code ${String(code)} at ${i - 1}`);
     }
   }
-  return ops;
 }

@@ -4,7 +4,7 @@ import { warnOnce } from '../log.js';
 import * as A from '../semconv.js';
 import { defaultDbPath, openDatabase, type SqliteDatabase } from './database.js';
 import { agentIdOf, agentRowFromSpan, ownerAgentIdOf, statusChangesFromSpan, type CostFunction } from '../spans/mapping.js';
-import { endedSpanOps, type ResolvedOwner } from '../spans/span-ops.js';
+import type { ResolvedOwner } from '../spans/span-ops.js';
 import { fromReadableSpan } from '../spans/readable-span.js';
 import { SpanConversion } from '../spans/span-conversion.js';
 import type { WriteOp } from '../spans/rows.js';
@@ -20,7 +20,7 @@ export interface SqliteSpanProcessorOptions {
    */
   database?: SqliteDatabase;
   /**
-   * Most write operations held in memory. Past it the agent waits for the writer to make room
+   * Most write operations held in memory (an ended span is one). Past it the agent waits for the writer to make room
    * while the writer makes progress; when the writer waits on another connection's lock, or makes
    * no progress for 1 s, new ones are dropped and counted. Default 20000.
    */
@@ -62,14 +62,13 @@ const STATUS_POLL_MS = 200;
  * when an agent span starts, status updates from its status events, `telemetry` rows for model
  * and tool spans, `agent_usage` at each agent end, and every span into `spans`.
  *
- * onStart/onEnd only map a span to write operations and queue them; a writer thread stores them
- * (WriteQueue), so the agent's event loop never waits on a commit, a lock or a checkpoint, and a
+ * onStart/onEnd only resolve a span's owner and queue the span; a writer thread maps it to rows
+ * and stores them (WriteQueue, ended-span-transfer.ts), so the agent's event loop never waits on a commit, a lock or a checkpoint, and a
  * broken database costs the agent nothing but counted drops.
  */
 export class SqliteSpanProcessor implements SpanProcessor {
   readonly path: string;
   private readonly queue: WriteQueue | undefined;
-  private readonly price: CostFunction | undefined;
   private readonly conversion: SpanConversion;
   private readonly onError: ((error: Error) => void) | undefined;
   private readonly owners = new Map<string, string>();
@@ -85,7 +84,6 @@ export class SqliteSpanProcessor implements SpanProcessor {
   constructor(options: SqliteSpanProcessorOptions = {}) {
     const given = options.database;
     this.path = given?.name ?? options.path ?? defaultDbPath();
-    this.price = options.price;
     this.conversion = options.conversion ?? new SpanConversion(options.price);
     this.onError = options.onError;
     let ready = given !== undefined;
@@ -159,9 +157,11 @@ export class SqliteSpanProcessor implements SpanProcessor {
         statusEventsSeen: liveAgent?.seenEvents ?? 0,
         agentLive: agentId !== undefined && this.liveAgentIds.has(agentId),
       };
-      const ops: WriteOp[] = [];
-      endedSpanOps(data, owner, this.price, ops, this.conversion.telemetry(span));
-      this.push(ops);
+      // The row's price is settled here, where the price table is (and the metrics read it too).
+      const row = this.conversion.telemetry(span);
+      const cost = row === null || row.toolName !== null ? null : { costUsd: row.estimatedCost, priced: !row.unpriced };
+      if (this.queue === undefined) this.lost++;
+      else this.queue.pushEnded(data, owner, cost);
     } catch (err) {
       this.report(err as Error, `could not map an ended span: ${(err as Error).message}`);
     }

@@ -23,7 +23,10 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { warnOnce } from '../log.js';
 import type { WriteOp } from '../spans/rows.js';
-import { encodeOp, type EncodedOps } from './op-codec.js';
+import type { SettledCost } from '../spans/ended-span-transfer.js';
+import type { SpanData } from '../spans/span-data.js';
+import type { ResolvedOwner } from '../spans/span-ops.js';
+import { encodeEnded, encodeOp, type EncodedOps } from './op-codec.js';
 import type { MainMessage, WorkerMessage, WriteWorkerData } from './write-protocol.js';
 
 export interface WriteQueueOptions {
@@ -167,15 +170,34 @@ export class WriteQueue {
   push(ops: readonly WriteOp[]): boolean {
     const n = ops.length;
     if (n === 0) return true;
-    if (!this.hasRoom(n) && !this.waitForRoom(n)) {
-      this.dropped += n;
-      if (this.worker !== undefined && this.closing === undefined) {
-        this.lastError ??= 'queue full';
-        warnOnce(`queue-full:${this.path}`, `the write queue for ${this.path} is full (${this.maxQueueSize} operations); new rows are dropped and counted until it drains (is another process holding the database lock?).`);
-      }
-      return false;
-    }
+    if (!this.admit(n)) return false;
     for (let i = 0; i < n; i++) encodeOp(ops[i]!, this.pending);
+    this.added(n);
+    return true;
+  }
+
+  /**
+   * Queues an ended span as one op, mapped to its rows by the writer thread: the agent's thread
+   * pays for the hand-over only. False when it does not fit (counted as dropped).
+   */
+  pushEnded(span: SpanData, owner: ResolvedOwner, cost: SettledCost | null): boolean {
+    if (!this.admit(1)) return false;
+    encodeEnded(span, owner, cost, this.pending);
+    this.added(1);
+    return true;
+  }
+
+  private admit(n: number): boolean {
+    if (this.hasRoom(n) || this.waitForRoom(n)) return true;
+    this.dropped += n;
+    if (this.worker !== undefined && this.closing === undefined) {
+      this.lastError ??= 'queue full';
+      warnOnce(`queue-full:${this.path}`, `the write queue for ${this.path} is full (${this.maxQueueSize} operations); new rows are dropped and counted until it drains (is another process holding the database lock?).`);
+    }
+    return false;
+  }
+
+  private added(n: number): void {
     this.pendingOps += n;
     // An idle writer takes ops at once (the thread that records may not get to run its timers
     // for a while); a busy one gets them in batches, which is what keeps the cost per op low.
@@ -187,7 +209,6 @@ export class WriteQueue {
       }, this.flushIntervalMs);
       this.timer.unref();
     }
-    return true;
   }
 
   /** Queues ops and resolves once they are finished (committed, or refused and counted). Rejects when they do not fit. */

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { WriteOp } from '../spans/rows.js';
-import { decodeOps } from './op-codec.js';
+import { decodeUnits } from './op-codec.js';
 import type { MainMessage, WorkerMessage, WriteWorkerData } from './write-protocol.js';
 import { BusyBackoff } from './busy-backoff.js';
 import type { SqliteDatabase } from './database.js';
@@ -37,9 +37,13 @@ try {
   openError = `cannot open ${data.path}: ${(err as Error).message}`;
 }
 
-let queue: WriteOp[] = [];
+/** Queued units: one op, or the ops of one ended span (the queue counts units). */
+let queue: WriteOp[][] = [];
 let head = 0;
-/** Ops finished (written or failed) since the start: the commit sequence. */
+/** Units whose span could not be mapped to rows: counted as failed when their turn comes. */
+const unmapped = new WeakSet<WriteOp[]>();
+let unmappedError: string | undefined;
+/** Units finished (written or failed) since the start: the commit sequence. */
 let done = 0;
 let scheduled = false;
 let retryTimer: NodeJS.Timeout | undefined;
@@ -67,11 +71,15 @@ function schedule(): void {
 function drain(): void {
   scheduled = false;
   while (head < queue.length) {
-    const end = Math.min(head + data.maxTransactionOps, queue.length);
-    const batch = queue.slice(head, end);
+    // Whole units, up to a transaction's worth of ops (at least one unit).
+    let end = head;
+    let opCount = 0;
+    while (end < queue.length && (end === head || opCount + queue[end]!.length <= data.maxTransactionOps)) opCount += queue[end++]!.length;
+    const units = end - head;
+    const batch = units === 1 ? queue[head]! : queue.slice(head, end).flat();
     if (!writer) {
       head = end;
-      finish(batch.length, 0, openError);
+      finish(units, 0, openError);
       continue;
     }
     const result = writer.apply(batch);
@@ -90,8 +98,15 @@ function drain(): void {
     }
     if (backoff.attempts > 0) Atomics.store(committed, 1, 0);
     backoff.succeeded();
+    let failed = result.failed;
+    let error = failed > 0 ? result.error?.message ?? 'write failed' : undefined;
+    for (let u = head; u < end; u++) {
+      if (!unmapped.has(queue[u]!)) continue;
+      failed++;
+      error ??= unmappedError;
+    }
     head = end;
-    finish(batch.length, result.applied, result.failed > 0 ? result.error?.message ?? 'write failed' : undefined);
+    finish(units, Math.max(0, units - failed), error);
     // A long drain keeps the timer from firing; without this the WAL grew past its bound
     // (69 MB against 64 MiB) while a steady collector load kept this loop busy.
     if (Date.now() - lastCheckpoint >= data.checkpointIntervalMs / 4) checkpoint();
@@ -126,7 +141,10 @@ function stop(): void {
 port.on('message', (msg: MainMessage) => {
   switch (msg.t) {
     case 'ops':
-      for (const op of decodeOps(msg.data)) queue.push(op);
+      decodeUnits(msg.data, queue, (unit, err) => {
+        unmapped.add(unit);
+        unmappedError = `could not map a span: ${err.message}`;
+      });
       // A sender that posts faster than we decode keeps this thread in message handlers and never
       // lets setImmediate run: past a transaction's worth, write now.
       if (queue.length - head >= data.maxTransactionOps && retryTimer === undefined) drain();
