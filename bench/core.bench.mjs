@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as tick } from 'node:timers/promises';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -24,6 +25,19 @@ const noopExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: as
 const usage = (i) => ({
   provider: 'anthropic', model: 'claude-sonnet-4-5', inputTokens: 1000 + (i % 500), outputTokens: 200, cacheReadTokens: 300, durationMs: 5,
 });
+
+/**
+ * CPU time of this process's main thread in ns (Linux schedstat), or undefined elsewhere. Unlike
+ * event-loop utilisation it does not count time the thread waited for a CPU, so it stays
+ * meaningful on a loaded machine.
+ */
+function mainThreadCpuNs() {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return undefined;
+  }
+}
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -104,14 +118,16 @@ async function mainThreadUsPerCall(dir, n, mode) {
     };
   }
   const start = performance.eventLoopUtilization();
+  const cpu0 = mainThreadCpuNs();
   for (let i = 0; i < n; i += 100) {
     for (let j = i; j < Math.min(n, i + 100); j++) record(j);
     await tick();
   }
   await flush();
   const elu = performance.eventLoopUtilization(start);
+  const cpu1 = mainThreadCpuNs();
   await done();
-  return (elu.active * 1000) / n;
+  return { elu: (elu.active * 1000) / n, cpu: cpu0 === undefined ? NaN : (cpu1 - cpu0) / 1000 / n };
 }
 
 /** Real ended SDK spans (an agent span and n model-call spans), made once, fed to each writer. */
@@ -199,11 +215,14 @@ export default async function core({ quick, log }) {
   try {
     log(`spans through the API, ${n} per run, ${reps} runs`);
     log(`main-thread time per model call (event-loop utilisation, bursts of 100, flush included), ${n} per run`);
-    const eluBare = [], eluNoDb = [], eluDb = [];
-    for (let r = 0; r < reps; r++) {
-      eluBare.push(await mainThreadUsPerCall(dir, n, 'bare'));
-      eluNoDb.push(await mainThreadUsPerCall(dir, n, 'nodb'));
-      eluDb.push(await mainThreadUsPerCall(dir, n, 'db'));
+    const eluBare = [], eluNoDb = [], eluDb = [], cpuBare = [], cpuNoDb = [], cpuDb = [];
+    // Five interleaved rounds: this is the figure most sensitive to what else the machine runs.
+    for (let r = 0; r < reps + 2; r++) {
+      for (const [mode, elu, cpu] of [['bare', eluBare, cpuBare], ['nodb', eluNoDb, cpuNoDb], ['db', eluDb, cpuDb]]) {
+        const m = await mainThreadUsPerCall(dir, n, mode);
+        elu.push(m.elu);
+        cpu.push(m.cpu);
+      }
     }
     const api = [], apiNoDb = [], bare = [];
     let apiDropped = 0;
@@ -235,6 +254,9 @@ export default async function core({ quick, log }) {
       'main-thread µs per model call, createMonitor db:false': median(eluNoDb),
       'main-thread µs per model call, createMonitor + sqlite mirror': median(eluDb),
       'ratio main-thread time mirror / bare otel span': median(eluDb) / median(eluBare),
+      'main-thread CPU µs per model call, bare otel span': median(cpuBare),
+      'main-thread CPU µs per model call, createMonitor + sqlite mirror': median(cpuDb),
+      'ratio main-thread CPU mirror / bare otel span': median(cpuDb) / median(cpuBare),
       'api spans/s (sqlite processor)': median(api),
       'api spans/s (no database)': median(apiNoDb),
       'bare otel spans/s (batch + noop exporter)': median(bare),
@@ -257,9 +279,9 @@ export default async function core({ quick, log }) {
       notes: [
         `${n} spans/rows per run, median of ${reps}; event-loop run: ${loopN} model calls in bursts of 100 per tick`,
         'the processor writes, per model call: one telemetry row, its telemetry_calls row and the span into spans (JSON attributes)',
-        `the processor maps on the calling thread and writes in its writer thread, up to 2048 operations per transaction; the raw baseline writes ${RAW_BATCH_ROWS} rows per transaction on one thread`,
+        `the processor hands each ended span over as one string and maps and writes it in its writer thread, up to 2048 operations per transaction; the raw baseline writes ${RAW_BATCH_ROWS} rows per transaction on one thread`,
         'the writer thread checkpoints the WAL every second; the raw baseline leaves SQLite\'s automatic checkpoint on (and, in the second figure, off)',
-        'main-thread time: performance.eventLoopUtilization() active time over the run divided by calls; the three variants run interleaved',
+        `main-thread time: performance.eventLoopUtilization() active time over the run divided by calls, median of ${reps + 2} interleaved rounds; main-thread CPU: the same runs' CPU time of the main thread (/proc schedstat), which does not count waiting for a CPU`,
         'the CPU is shared with other processes (2 cores): compare the ratios, which are measured within one run',
       ],
     };

@@ -1,9 +1,13 @@
 /**
- * An ended span as the agent's thread hands it to the writer thread: a run of primitives in the
- * write batch's flat array (op-codec.ts). The agent's thread only resolves the owner, serialises
- * the attributes once (the `spans` row stores that very JSON) and appends; the mapping to rows
- * (endedSpanOps) runs in the writer thread. That is what keeps a recorded model call near the cost
- * of a bare OTel span on the agent's thread.
+ * An ended span as the agent's thread hands it to the writer thread: one string in the write
+ * batch's flat array (op-codec.ts). The agent's thread only resolves the owner, serialises the
+ * attributes once (the `spans` row stores that very JSON) and joins the fields; the mapping to rows
+ * (endedSpanOps) runs in the writer thread. Structured clone pays per value far more than per
+ * byte, so one string per span is what keeps a recorded model call near the cost of a bare OTel
+ * span on the agent's thread.
+ *
+ * Fields are separated by U+0001, which JSON text never contains unescaped; every free-form field
+ * is JSON-encoded, ids are hex, numbers are decimal.
  */
 import type { ResolvedOwner } from './span-ops.js';
 import type { Attributes, SpanData, SpanEventData, SpanLinkData } from './span-data.js';
@@ -15,33 +19,19 @@ export interface SettledCost {
   priced: boolean;
 }
 
-/** Values per ended span in the flat array. */
-export const ENDED_SPAN_WIDTH = 20;
+const SEP = '\u0001';
+const FIELDS = 20;
 
-/** Appends one ended span, its owner and its settled cost (null: none) to `out`. */
-export function encodeEndedSpan(span: SpanData, owner: ResolvedOwner, cost: SettledCost | null, out: unknown[]): void {
-  out.push(
-    span.traceId,
-    span.spanId,
-    span.parentSpanId ?? null,
-    span.name,
-    span.kind,
-    span.startTimeUnixNano,
-    span.endTimeUnixNano ?? null,
-    span.statusCode,
-    span.statusMessage ?? null,
-    toJson(span.attributes),
-    // Events and links are rare on model calls: structured clone copies them as they are.
-    span.events.length === 0 ? null : span.events,
-    span.links.length === 0 ? null : span.links,
-    resourceJson(span.resource),
-    span.scopeName ?? null,
-    owner.agentId ?? null,
-    owner.parentAgentId ?? null,
-    owner.statusEventsSeen ?? 0,
-    owner.agentLive ?? false,
-    cost === null ? null : cost.costUsd,
-    cost === null ? false : cost.priced,
+const jsonOrNull = (v: string | undefined): string => (v === undefined ? 'null' : JSON.stringify(v));
+
+/** One ended span, its owner and its settled cost (null: none) as one string. */
+export function encodeEndedSpan(span: SpanData, owner: ResolvedOwner, cost: SettledCost | null): string {
+  return (
+    `${span.traceId}${SEP}${span.spanId}${SEP}${span.parentSpanId ?? ''}${SEP}${JSON.stringify(span.name)}${SEP}${span.kind}` +
+    `${SEP}${span.startTimeUnixNano}${SEP}${span.endTimeUnixNano ?? ''}${SEP}${span.statusCode}${SEP}${jsonOrNull(span.statusMessage)}` +
+    `${SEP}${toJson(span.attributes)}${SEP}${span.events.length === 0 ? '' : toJson(span.events)}${SEP}${span.links.length === 0 ? '' : toJson(span.links)}` +
+    `${SEP}${resourceJson(span.resource)}${SEP}${jsonOrNull(span.scopeName)}${SEP}${jsonOrNull(owner.agentId)}${SEP}${jsonOrNull(owner.parentAgentId)}` +
+    `${SEP}${owner.statusEventsSeen ?? 0}${SEP}${owner.agentLive ? 1 : 0}${SEP}${cost === null ? '' : cost.costUsd}${SEP}${cost?.priced ? 1 : 0}`
   );
 }
 
@@ -67,31 +57,41 @@ function resourceOf(json: string): Attributes {
   return r;
 }
 
-/** Reads the ended span that starts at `at` (just past its op code). */
-export function decodeEndedSpan(data: readonly unknown[], at: number): DecodedEndedSpan {
-  const attributesJson = data[at + 9] as string;
+interface EventJson {
+  name: string;
+  timeUnixNano: string;
+  attributes: Attributes;
+}
+
+/** Reads one string made by encodeEndedSpan; throws on one that is not. */
+export function decodeEndedSpan(text: string): DecodedEndedSpan {
+  const f = text.split(SEP);
+  if (f.length !== FIELDS) throw new Error(`malformed span hand-over (${f.length} fields, expected ${FIELDS})`);
+  const attributesJson = f[9]!;
   const span: SpanData = {
-    traceId: data[at] as string,
-    spanId: data[at + 1] as string,
-    name: data[at + 3] as string,
-    kind: data[at + 4] as number,
-    startTimeUnixNano: data[at + 5] as bigint,
-    statusCode: data[at + 7] as number,
+    traceId: f[0]!,
+    spanId: f[1]!,
+    name: JSON.parse(f[3]!) as string,
+    kind: Number(f[4]),
+    startTimeUnixNano: BigInt(f[5]!),
+    statusCode: Number(f[7]),
     attributes: JSON.parse(attributesJson) as Attributes,
-    events: (data[at + 10] as SpanEventData[] | null) ?? [],
-    links: (data[at + 11] as SpanLinkData[] | null) ?? [],
-    resource: resourceOf(data[at + 12] as string),
+    events: f[10] === '' ? [] : (JSON.parse(f[10]!) as EventJson[]).map((e): SpanEventData => ({ name: e.name, timeUnixNano: BigInt(e.timeUnixNano), attributes: e.attributes })),
+    links: f[11] === '' ? [] : (JSON.parse(f[11]!) as SpanLinkData[]),
+    resource: resourceOf(f[12]!),
   };
-  if (data[at + 2] !== null) span.parentSpanId = data[at + 2] as string;
-  if (data[at + 6] !== null) span.endTimeUnixNano = data[at + 6] as bigint;
-  if (data[at + 8] !== null) span.statusMessage = data[at + 8] as string;
-  if (data[at + 13] !== null) span.scopeName = data[at + 13] as string;
+  if (f[2] !== '') span.parentSpanId = f[2];
+  if (f[6] !== '') span.endTimeUnixNano = BigInt(f[6]!);
+  const statusMessage = JSON.parse(f[8]!) as string | null;
+  if (statusMessage !== null) span.statusMessage = statusMessage;
+  const scopeName = JSON.parse(f[13]!) as string | null;
+  if (scopeName !== null) span.scopeName = scopeName;
   const owner: ResolvedOwner = {
-    agentId: (data[at + 14] as string | null) ?? undefined,
-    statusEventsSeen: data[at + 16] as number,
-    agentLive: data[at + 17] as boolean,
+    agentId: (JSON.parse(f[14]!) as string | null) ?? undefined,
+    statusEventsSeen: Number(f[16]),
+    agentLive: f[17] === '1',
   };
-  if (data[at + 15] !== null) owner.parentAgentId = data[at + 15] as string;
-  const costUsd = data[at + 18] as number | null;
-  return { span, owner, cost: costUsd === null ? null : { costUsd, priced: data[at + 19] as boolean }, attributesJson };
+  const parentAgentId = JSON.parse(f[15]!) as string | null;
+  if (parentAgentId !== null) owner.parentAgentId = parentAgentId;
+  return { span, owner, cost: f[18] === '' ? null : { costUsd: Number(f[18]), priced: f[19] === '1' }, attributesJson };
 }

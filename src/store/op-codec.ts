@@ -3,7 +3,7 @@
  * thread. Structured clone copies a flat array of strings, numbers and bigints much faster than
  * the same values as an array of row objects (no property names, no object graph).
  */
-import { decodeEndedSpan, encodeEndedSpan, ENDED_SPAN_WIDTH, type SettledCost } from '../spans/ended-span-transfer.js';
+import { decodeEndedSpan, encodeEndedSpan, type SettledCost } from '../spans/ended-span-transfer.js';
 import type { CostFunction } from '../spans/mapping.js';
 import type { AgentRow, CallPair, SpanRow, TelemetryRow, WriteOp } from '../spans/rows.js';
 import type { SpanData } from '../spans/span-data.js';
@@ -90,8 +90,7 @@ export function encodeOp(op: WriteOp, out: EncodedOps): void {
 
 /** Appends one ended span, to be mapped to its ops by the writer. */
 export function encodeEnded(span: SpanData, owner: ResolvedOwner, cost: SettledCost | null, out: EncodedOps): void {
-  out.push(Code.EndedSpan);
-  encodeEndedSpan(span, owner, cost, out);
+  out.push(Code.EndedSpan, encodeEndedSpan(span, owner, cost));
 }
 
 /** The ops of an encoded array, in order. */
@@ -111,12 +110,12 @@ export function decodeUnits(data: EncodedOps, out: WriteOp[][], unmapped?: (unit
   while (i < data.length) {
     const code = data[i++] as Code;
     if (code === Code.EndedSpan) {
-      const ended = decodeEndedSpan(data, i);
-      i += ENDED_SPAN_WIDTH;
-      const cost = ended.cost;
-      const price: CostFunction | undefined = cost === null ? undefined : () => cost;
+      const text = data[i++] as string;
       let ops: WriteOp[] = [];
       try {
+        const ended = decodeEndedSpan(text);
+        const cost = ended.cost;
+        const price: CostFunction | undefined = cost === null ? undefined : () => cost;
         endedSpanOps(ended.span, ended.owner, price, ops, undefined, ended.attributesJson);
       } catch (err) {
         ops = [];
