@@ -1,0 +1,118 @@
+// Storage layout options for a model call (issue 12, "storage that costs what it must"): raw
+// prepared-statement inserts, 1024 calls per transaction, of the rows each layout would write per
+// call, all in one run on the same real SDK spans. Today a call is stored three times: a
+// `telemetry` row, its `telemetry_calls` row and the whole span (JSON attributes) in `spans`.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { createMonitor, openDatabase } from '../dist/src/index.js';
+
+const BATCH = 1024;
+
+/** Attributes a span row need not repeat when its telemetry row holds them. */
+const DERIVABLE = new Set([
+  'gen_ai.usage.input_tokens', 'gen_ai.usage.output_tokens', 'gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_creation.input_tokens',
+  'gen_ai.usage.reasoning.output_tokens', 'agentloupe.cost.usd', 'gen_ai.response.model', 'gen_ai.request.model', 'gen_ai.provider.name',
+  'gen_ai.operation.name', 'agentloupe.owner.agent_id',
+]);
+
+async function makeSpans(n) {
+  const captured = [];
+  const provider = new BasicTracerProvider({ spanProcessors: [{ onStart() {}, onEnd: (s) => captured.push(s), forceFlush: async () => {}, shutdown: async () => {} }] });
+  const monitor = createMonitor({ tracerProvider: provider, registerGlobal: false, metricReaders: [] });
+  const run = monitor.startAgent({ type: 'bench' });
+  for (let i = 0; i < n; i++) run.recordUsage({ provider: 'anthropic', model: 'claude-sonnet-4-5', inputTokens: 1000 + i, outputTokens: 200, cacheReadTokens: 300, durationMs: 5 });
+  run.complete();
+  await monitor.shutdown();
+  return captured.filter((s) => s.attributes['gen_ai.operation.name'] !== 'invoke_agent');
+}
+
+const ns = (t) => BigInt(t[0]) * 1_000_000_000n + BigInt(t[1]);
+
+/** Calls per second for one layout. */
+function layoutRate(dir, spans, layout) {
+  const db = openDatabase(join(dir, `${layout.name.replace(/\W+/g, '-')}-${Math.random()}.db`));
+  for (const sql of layout.setup ?? []) db.exec(sql);
+  const agentId = 'bench-agent';
+  db.prepare("INSERT INTO agents (id, agent_type, status, start_time) VALUES (?, 'bench', 'running', 0)").run(agentId);
+  const insT = db.prepare(`INSERT INTO telemetry (agent_id, timestamp, input_tokens, output_tokens, cached_tokens, cache_creation_tokens, cache_read_tokens,
+    total_tokens, estimated_cost, model, provider) VALUES (?, ?, ?, ?, 300, 0, 300, ?, ?, ?, ?)`);
+  const insC = db.prepare('INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, duration_ms) VALUES (?, ?, ?, ?, ?)');
+  const insS = db.prepare(`INSERT OR REPLACE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, duration_ns, service_name, scope_name,
+    agent_id, attributes, resource) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const resource = JSON.stringify(spans[0].resource.attributes);
+  const batch = db.transaction((rows) => {
+    for (const s of rows) {
+      const a = s.attributes;
+      const ctx = s.spanContext();
+      let telemetryId;
+      if (layout.telemetry) {
+        telemetryId = insT.run(agentId, s.endTime[0], a['gen_ai.usage.input_tokens'], a['gen_ai.usage.output_tokens'],
+          a['gen_ai.usage.input_tokens'] + a['gen_ai.usage.output_tokens'], a['agentloupe.cost.usd'], a['gen_ai.response.model'], a['gen_ai.provider.name']).lastInsertRowid;
+      }
+      if (layout.calls) insC.run(telemetryId, ctx.traceId, ctx.spanId, 'chat', 5);
+      if (layout.spans) {
+        const start = ns(s.startTime);
+        const end = ns(s.endTime);
+        let attrs = a;
+        if (layout.spans === 'rest') {
+          attrs = {};
+          for (const k in a) if (!DERIVABLE.has(k)) attrs[k] = a[k];
+        }
+        insS.run(ctx.traceId, ctx.spanId, s.parentSpanContext?.spanId ?? null, s.name, s.kind, start, end, end - start, 'bench', 'agentloupe', agentId,
+          JSON.stringify(attrs), layout.spans === 'rest' ? '{}' : resource);
+      }
+    }
+  });
+  const t0 = performance.now();
+  for (let i = 0; i < spans.length; i += BATCH) batch(spans.slice(i, i + BATCH));
+  const seconds = (performance.now() - t0) / 1000;
+  db.close();
+  return spans.length / seconds;
+}
+
+const LAYOUTS = [
+  { name: 'today: telemetry + telemetry_calls + full span row', telemetry: true, calls: true, spans: 'full' },
+  {
+    name: 'today, spans without the agent/start/service indexes',
+    telemetry: true, calls: true, spans: 'full',
+    setup: ['DROP INDEX idx_spans_agent', 'DROP INDEX idx_spans_start', 'DROP INDEX idx_spans_service'],
+  },
+  { name: 'today, 64 MiB page cache (cache_size)', telemetry: true, calls: true, spans: 'full', setup: ['PRAGMA cache_size = -65536'] },
+  { name: 'today, telemetry_calls without its span_id index', telemetry: true, calls: true, spans: 'full', setup: ['DROP INDEX idx_telemetry_calls_span'] },
+  { name: 'telemetry + calls + span row without what telemetry holds', telemetry: true, calls: true, spans: 'rest' },
+  { name: 'telemetry + full span row (no telemetry_calls)', telemetry: true, calls: false, spans: 'full' },
+  { name: 'full span row only', telemetry: false, calls: false, spans: 'full' },
+  { name: 'telemetry + telemetry_calls (no span row)', telemetry: true, calls: true, spans: false },
+  { name: 'telemetry only', telemetry: true, calls: false, spans: false },
+];
+
+export default async function storage({ quick, log }) {
+  const dir = mkdtempSync(join(tmpdir(), 'agentloupe-bench-storage-'));
+  const n = quick ? 4_000 : 30_000;
+  const reps = quick ? 1 : 3;
+  try {
+    log(`${LAYOUTS.length} layouts, ${n} model calls each, ${reps} interleaved rounds`);
+    const spans = await makeSpans(n);
+    const rates = LAYOUTS.map(() => []);
+    for (let r = 0; r < reps; r++) LAYOUTS.forEach((l, i) => rates[i].push(layoutRate(dir, spans, l)));
+    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const base = median(rates[0]);
+    const results = {};
+    LAYOUTS.forEach((l, i) => {
+      results[`calls/s, ${l.name}`] = Math.round(median(rates[i]));
+      if (i > 0) results[`  ratio to today, ${l.name}`] = Number((median(rates[i]) / base).toFixed(2));
+    });
+    return {
+      name: 'storage',
+      results,
+      notes: [
+        `raw better-sqlite3 prepared inserts, ${BATCH} calls per transaction, WAL with SQLite's automatic checkpoint, foreign keys on (openDatabase's settings); median of ${reps}`,
+        'span row "without what telemetry holds": the attributes minus token counts, cost, model, provider, operation and owner (what a read would add back from telemetry)',
+      ],
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
