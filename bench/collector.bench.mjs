@@ -87,7 +87,7 @@ async function send(url, list, contentType) {
 
 function startCollector(dbPath, grpcPort) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'collector', '--port', '0', '--grpc-port', String(grpcPort), '--db', dbPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENTLOUPE_LOG: 'silent' } });
+    const child = spawn(process.execPath, [...(process.env.BENCH_COLLECTOR_NODE_ARGS ?? '').split(' ').filter(Boolean), CLI, 'collector', '--port', '0', '--grpc-port', String(grpcPort), '--db', dbPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENTLOUPE_LOG: 'silent' } });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`collector did not start: ${out}`)), 15_000);
     child.stdout.on('data', (d) => {

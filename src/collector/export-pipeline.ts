@@ -127,15 +127,8 @@ export class ExportPipeline {
         accepted: d.spans.length,
         rejected: d.rejected,
         errors: d.errors,
-        after: () => {
-          for (const span of d.spans) {
-            try {
-              spanMetrics.spanEnded(span, false);
-            } catch (err) {
-              warnOnce('collector-span-metrics', `collector: a span could not be counted in the metrics: ${(err as Error).message}`);
-            }
-          }
-        },
+        after: () =>
+          spanMetrics.spansEnded(d.spans, (err) => warnOnce('collector-span-metrics', `collector: a span could not be counted in the metrics: ${err.message}`)),
       };
     }
     if (signal === 'metrics') {
