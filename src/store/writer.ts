@@ -100,10 +100,10 @@ export class SqliteWriter {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertCall: p(`INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, unpriced, reasoning_tokens, duration_ms, partial)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      // Positional, unlike the rare agent statements: binding by name costs a lookup per column on every model call.
       insertSpan: p(`INSERT OR REPLACE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, duration_ns, status_code,
           status_message, service_name, scope_name, agent_id, attributes, events, links, resource)
-        VALUES (@traceId, @spanId, @parentSpanId, @name, @kind, @startNs, @endNs, @durationNs, @statusCode,
-          @statusMessage, @serviceName, @scopeName, @agentId, @attributes, @events, @links, @resource)`),
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     };
     // Schema 5's collector state (span_waits, call pairing). A writer on an older file, before it
     // is migrated (tests build such files), writes everything else and skips these.
@@ -184,9 +184,12 @@ export class SqliteWriter {
       case 'telemetry':
         this.telemetry(op.row, op.dedupe, op.agentLive ?? false, op.pair);
         return;
-      case 'span':
-        this.s.insertSpan!.run(op.row);
+      case 'span': {
+        const r = op.row;
+        this.s.insertSpan!.run(r.traceId, r.spanId, r.parentSpanId, r.name, r.kind, r.startNs, r.endNs, r.durationNs, r.statusCode,
+          r.statusMessage, r.serviceName, r.scopeName, r.agentId, r.attributes, r.events, r.links, r.resource);
         return;
+      }
       case 'reown':
         this.reown(op.traceId, op.spanId, op.agentId);
         this.v5?.deleteWait!.run(op.traceId, op.spanId);
