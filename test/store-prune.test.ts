@@ -5,7 +5,7 @@ import { openDatabase, type SqliteDatabase } from '../src/store/database.js';
 import { prune } from '../src/store/maintenance.js';
 import type { WriteOp } from '../src/spans/rows.js';
 import { SqliteWriter } from '../src/store/writer.js';
-import { agentRow, telemetryRow } from './cli-fixture.js';
+import { agentRow, spanRow, telemetryRow } from './cli-fixture.js';
 import { tempDir } from './helpers.js';
 
 const BASE = 1_779_926_400;
@@ -63,5 +63,24 @@ describe('prune in bounded transactions', () => {
     expect(batched.prepare('SELECT COALESCE(SUM(calls), 0) FROM telemetry_hourly').pluck().get()).toBe(batched.prepare('SELECT COUNT(*) FROM telemetry').pluck().get());
     batched.close();
     whole.close();
+  });
+});
+
+describe('prune and the collector state', () => {
+  it('forgets a parent waited for once its trace has no span left, and keeps one whose trace still has spans', () => {
+    const db = openDatabase(join(tempDir(), 'w.db'));
+    const old = BASE;
+    const recent = BASE + 100_000;
+    const span = (traceId: string, spanId: string, atS: number): WriteOp => ({ kind: 'span', row: { ...spanRow(null, spanId, atS, atS + 1), traceId, parentSpanId: `p${spanId}` } });
+    const result = new SqliteWriter(db).apply([
+      span('1'.repeat(32), 'a'.repeat(16), old),
+      { kind: 'waitFor', traceId: '1'.repeat(32), spanId: 'pa'.padEnd(16, 'a') },
+      span('2'.repeat(32), 'b'.repeat(16), recent),
+      { kind: 'waitFor', traceId: '2'.repeat(32), spanId: 'pb'.padEnd(16, 'b') },
+    ]);
+    expect(result.failed).toBe(0);
+    prune(db, BASE + 50_000);
+    expect(db.prepare('SELECT trace_id FROM span_waits').pluck().all()).toEqual(['2'.repeat(32)]);
+    db.close();
   });
 });

@@ -134,6 +134,14 @@ export function prune(db: SqliteDatabase, cutoff: number, options: { dryRun?: bo
     return total;
   };
   counts.spans += inBatches(`DELETE FROM spans WHERE rowid IN (${OWNERLESS_SPANS} LIMIT ${ROW_BATCH})`, { cutoffNs });
+  // A parent the collector still waits for, in a trace with no span left: nothing remains for it to re-own.
+  if (tableExists(db, 'span_waits')) {
+    inBatches(
+      `DELETE FROM span_waits WHERE (trace_id, span_id) IN (SELECT trace_id, span_id FROM span_waits w
+         WHERE NOT EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = w.trace_id) LIMIT ${ROW_BATCH})`,
+      {},
+    );
+  }
   for (const [table, column] of healthTables(db)) {
     counts.health[table] = inBatches(`DELETE FROM "${table}" WHERE rowid IN (SELECT rowid FROM "${table}" WHERE "${column}" < @ms LIMIT ${ROW_BATCH})`, { ms: cutoff * 1000 });
   }
