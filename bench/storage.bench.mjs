@@ -79,6 +79,7 @@ const LAYOUTS = [
     telemetry: true, calls: true, spans: 'full',
     setup: ['DROP INDEX idx_spans_agent', 'DROP INDEX idx_spans_start', 'DROP INDEX idx_spans_service'],
   },
+  { name: 'today, spans without its unique (trace_id, span_id) index', telemetry: true, calls: true, spans: 'full', setup: ['DROP INDEX idx_spans_id'] },
   { name: 'today, 64 MiB page cache (cache_size)', telemetry: true, calls: true, spans: 'full', setup: ['PRAGMA cache_size = -65536'] },
   { name: 'today, telemetry_calls without its span_id index', telemetry: true, calls: true, spans: 'full', setup: ['DROP INDEX idx_telemetry_calls_span'] },
   { name: 'telemetry + calls + span row without what telemetry holds', telemetry: true, calls: true, spans: 'rest' },
