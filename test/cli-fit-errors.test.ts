@@ -131,6 +131,27 @@ describe('errors say what is wrong and what to do, in one line', () => {
     }
   });
 
+  it('a busy gRPC port: exit 1, one line of ours (none of grpc-js), what to do', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const { spawn } = await import('node:child_process');
+      const { CLI } = await import('./cli-fixture.js');
+      const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+      delete env.GRPC_VERBOSITY;
+      const child = spawn(process.execPath, [CLI, 'collector', '--port', '0', '--grpc-port', String(port), '--db', join(tempDir(), 'c.db')], { env });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(code).toBe(1);
+      oneLine(stderr);
+      expect(stderr).toMatch(new RegExp(`^agentloupe: cannot listen for OTLP/gRPC on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE.*\\(use --grpc-port to pick another port, 0 to turn gRPC off\\)\n$`));
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('a 0-byte file holds no data yet for readers, and is a new database for writers', () => {
     const path = join(tempDir(), 'empty.db');
     writeFileSync(path, '');

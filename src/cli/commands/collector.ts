@@ -63,6 +63,9 @@ Examples:
       if (!isLoopback(opts.host) && !token) {
         process.stderr.write(`agentloupe: warning: listening on ${opts.host} without a token; anyone who can reach it can write to the database. Set --token or ${TOKEN_ENV_VAR}.\n`);
       }
+      // grpc-js prints its own line for a busy port before we report it with what to do; this
+      // process is ours, so its own logging is off unless the user asked for it.
+      process.env.GRPC_VERBOSITY ??= 'NONE';
       const collector = await startCollector({ host: opts.host, port, grpcPort: grpcPort === 0 ? false : grpcPort, db: resolveDbPath(opts.db), token, forward: opts.forward, maxBodyBytes, maxMemoryBytes: wholeNumber(opts.maxMemory, '--max-memory', 32, 1_048_576) * 1048576 });
       print(
         [
