@@ -93,9 +93,14 @@ if (serve) {
   console.log(`\nWeb UI: ${ui.openUrl}   health: ${ui.url}/healthz  ${ui.url}/readyz`);
   const port = process.env.OTEL_EXPORTER_PROMETHEUS_PORT || '9464';
   const host = process.env.OTEL_EXPORTER_PROMETHEUS_HOST || 'localhost';
-  console.log(monitor.prometheus
+  // The exporter only warns when its port is taken; asking the endpoint tells whether it is ours.
+  const ours = monitor.prometheus !== undefined &&
+    (await fetch(`http://${host}:${port}/metrics`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => '').catch(() => '')).includes('agentloupe_');
+  console.log(ours
     ? `\nServing metrics at http://${host}:${port}/metrics until Ctrl-C (SIGINT) or SIGTERM.`
-    : '\nServing until Ctrl-C (SIGINT) or SIGTERM; set OTEL_METRICS_EXPORTER=prometheus for a metrics endpoint.');
+    : monitor.prometheus
+      ? `\nServing the UI until Ctrl-C (SIGINT) or SIGTERM; no metrics endpoint: ${host}:${port} is taken (set OTEL_EXPORTER_PROMETHEUS_PORT to a free port).`
+      : '\nServing until Ctrl-C (SIGINT) or SIGTERM; set OTEL_METRICS_EXPORTER=prometheus for a metrics endpoint.');
   const stop = () => Promise.all([ui.close(), monitor.shutdown()]).finally(() => process.exit(process.exitCode ?? 0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
