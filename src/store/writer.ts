@@ -16,6 +16,11 @@ export interface ApplyResult {
 
 const TERMINAL = "('completed','failed','terminated')";
 
+interface AgentForTelemetry {
+  end_time: number | null;
+  name: string | null;
+}
+
 /**
  * All SQL writes. Statements are prepared once; a batch of ops is one transaction. When a batch
  * fails as a whole, its ops are retried one by one so that one bad row costs only itself.
@@ -24,6 +29,12 @@ export class SqliteWriter {
   private readonly s: Record<string, Statement>;
   private readonly v5: Record<string, Statement> | undefined;
   private readonly batch: Transaction<(ops: readonly WriteOp[]) => void>;
+  /**
+   * The owning run of recent telemetry rows, as agentForTelemetry read it, within one transaction
+   * and only while nothing but telemetry and span rows is written: a request's hundred model
+   * calls under one run then look it up once. Any other op may change agents, so it clears this.
+   */
+  private readonly agentCache = new Map<string, AgentForTelemetry | undefined>();
 
   constructor(readonly db: SqliteDatabase) {
     const p = (sql: string): Statement => db.prepare(sql);
@@ -135,7 +146,14 @@ export class SqliteWriter {
         }
       : undefined;
     this.batch = db.transaction((ops: readonly WriteOp[]) => {
-      for (const op of ops) this.applyOne(op);
+      this.agentCache.clear();
+      for (const op of ops) {
+        // Paired calls (coding agents) may move rows between runs: as unsafe to cache across as any other op.
+        const plain = op.kind === 'span' || (op.kind === 'telemetry' && op.pair === undefined);
+        if (!plain) this.agentCache.clear();
+        this.applyOne(op);
+        if (!plain) this.agentCache.clear();
+      }
     });
   }
 
@@ -311,11 +329,24 @@ export class SqliteWriter {
     });
   }
 
+  private agentForTelemetry(id: string): AgentForTelemetry | undefined {
+    if (this.agentCache.has(id)) return this.agentCache.get(id);
+    const agent = this.s.agentForTelemetry!.get(id) as AgentForTelemetry | undefined;
+    this.agentCache.set(id, agent);
+    return agent;
+  }
+
+  /** The placeholder run a telemetry row needs for its foreign key until the run itself arrives. */
+  private stubAgent(id: string, time: number): void {
+    this.s.stubAgent!.run(id, time);
+    this.agentCache.set(id, { end_time: null, name: null });
+  }
+
   private telemetry(row: TelemetryRow, dedupe: boolean, agentLive: boolean, pair?: CallPair): void {
     const v5 = this.v5;
     if (dedupe && row.spanId && (this.s.telemetryExists!.get(row.spanId, row.traceId) || v5?.aliasExists!.get(row.spanId, row.traceId ?? ''))) return;
     if (pair && row.spanId && v5) {
-      if (!agentLive && !this.s.agentForTelemetry!.get(row.agentId)) this.s.stubAgent!.run(row.agentId, row.timestamp);
+      if (!agentLive && !this.agentForTelemetry(row.agentId)) this.stubAgent(row.agentId, row.timestamp);
       const twin = ((pair.link && pair.source === 'log' ? v5.linkTwin!.get(pair.link.spanId, pair.link.traceId) : undefined) ??
         v5.pairTwin!.get({ key: pair.key, other: pair.source === 'log' ? 'span' : 'log', agentId: row.agentId, timestamp: row.timestamp })) as
         | { id: number; agent: string; tokens: number }
@@ -325,8 +356,8 @@ export class SqliteWriter {
         return;
       }
     }
-    const agent = agentLive ? undefined : (this.s.agentForTelemetry!.get(row.agentId) as { end_time: number | null; name: string | null } | undefined);
-    if (!agent && !agentLive) this.s.stubAgent!.run(row.agentId, row.timestamp);
+    const agent = agentLive ? undefined : this.agentForTelemetry(row.agentId);
+    if (!agent && !agentLive) this.stubAgent(row.agentId, row.timestamp);
     const info = this.s.insertTelemetry!.run(
       row.agentId,
       row.timestamp,
