@@ -119,6 +119,29 @@ export const CODEX_INPUT_TOKEN_COUNT = 'input_token_count';
 export const CODEX_OUTPUT_TOKEN_COUNT = 'output_token_count';
 export const CODEX_CACHED_TOKEN_COUNT = 'cached_token_count';
 export const CODEX_REASONING_TOKEN_COUNT = 'reasoning_token_count';
+// The other events of a session, stored per turn (src/collector/coding-agent-turns.ts has the sources).
+export const CC_EVENT_USER_PROMPT = 'claude_code.user_prompt';
+export const CC_EVENT_TOOL_RESULT = 'claude_code.tool_result';
+export const CC_EVENT_API_ERROR = 'claude_code.api_error';
+/** Claude Code: one id shared by every event of one user prompt. */
+export const CC_PROMPT_ID = 'prompt.id';
+export const CC_TOOL_NAME = 'tool_name';
+/** The tool's name in Claude Code's earlier documentation of tool_result. */
+export const CC_TOOL_NAME_OLD = 'name';
+export const CC_SUCCESS = 'success';
+export const GEMINI_EVENT_USER_PROMPT = 'gemini_cli.user_prompt';
+export const GEMINI_EVENT_TOOL_CALL = 'gemini_cli.tool_call';
+export const GEMINI_EVENT_API_ERROR = 'gemini_cli.api_error';
+/** Gemini CLI: the id of the user prompt an event belongs to. */
+export const GEMINI_PROMPT_ID = 'prompt_id';
+export const GEMINI_FUNCTION_NAME = 'function_name';
+export const CODEX_EVENT_USER_PROMPT = 'codex.user_prompt';
+export const CODEX_EVENT_TOOL_RESULT = 'codex.tool_result';
+/** Codex's request event; a failed request carries `error.message`. */
+export const CODEX_EVENT_API_REQUEST = 'codex.api_request';
+export const ERROR_MESSAGE = 'error.message';
+export const PROMPT_LENGTH = 'prompt_length';
+export const STATUS_CODE = 'status_code';
 // Their spans (traces on): the service names they report, and the span that carries a model call.
 export const CC_SERVICE_NAME = 'claude-code';
 export const CC_SPAN_LLM_REQUEST = 'claude_code.llm_request';

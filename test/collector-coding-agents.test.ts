@@ -73,7 +73,8 @@ describe('coding-agent telemetry (Claude Code, Gemini CLI, Codex CLI)', () => {
       { id: 'codex-C3', agent_type: 'codex', status: 'running', process_id: 777n, start_time: 1_760_000_041n },
       { id: 'gemini-cli-S2', agent_type: 'gemini-cli', status: 'running', process_id: 777n, start_time: 1_760_000_030n },
     ]);
-    expect(query(c.dbPath, 'SELECT agent_id, last_seen, category FROM agent_runs WHERE agent_id = ?', 'claude-code-S1')).toEqual([{ agent_id: 'claude-code-S1', last_seen: 1_760_000_020n, category: 'coding-agent' }]);
+    // Last seen at the tool result (t=21), the session's latest event, not only its latest model call.
+    expect(query(c.dbPath, 'SELECT agent_id, last_seen, category FROM agent_runs WHERE agent_id = ?', 'claude-code-S1')).toEqual([{ agent_id: 'claude-code-S1', last_seen: 1_760_000_021n, category: 'coding-agent' }]);
     const rows = query(
       c.dbPath,
       `SELECT t.agent_id, t.model, t.provider, t.input_tokens, t.output_tokens, t.cache_read_tokens, t.cache_creation_tokens, t.total_tokens, t.estimated_cost, c.reasoning_tokens, c.duration_ms, c.unpriced

@@ -1,8 +1,9 @@
 /**
  * Coding-agent telemetry -> write ops. Claude Code, Gemini CLI and Codex CLI export no agent
  * spans by default, only OTLP log events (one per model request) and metrics. Each session
- * becomes one agent run (`<tool>-<session id>`, status running, refreshed as events arrive) and
- * each model-request event one telemetry row.
+ * becomes one agent run (`<tool>-<session id>`, status running, refreshed as events arrive),
+ * each model-request event one telemetry row with the turn (user prompt) it belongs to, and each
+ * user prompt, tool result and API error one session event (coding-agent-turns.ts).
  *
  * Tokens follow DESIGN.md's rule (input includes cache): Claude Code reports Anthropic's
  * `input_tokens`, which excludes cache, so its cache reads and writes are added; Gemini's
@@ -21,6 +22,7 @@ import type { AgentRow, CallPair, TelemetryRow, WriteOp } from '../spans/rows.js
 import type { Attributes, SpanData } from '../spans/span-data.js';
 import type { TokenUsage } from '../telemetry/types.js';
 import type { LogData, MetricData } from './otlp/index.js';
+import { sessionEventFields, sessionEventOf, turnIdOf } from './coding-agent-turns.js';
 
 export type CodingAgent = 'claude-code' | 'gemini-cli' | 'codex';
 
@@ -147,7 +149,10 @@ export function codingAgentLogOps(logs: readonly LogData[], price?: CostFunction
   const ops: WriteOp[] = [];
   for (const log of logs) {
     const tool = codingAgentEventOf(log);
-    if (tool === undefined) continue;
+    if (tool === undefined) {
+      sessionEventOps(log, ops);
+      continue;
+    }
     const a = log.attributes;
     const time = timeOf(log);
     const agent = sessionAgentRow(tool, sessionOf(tool, a, log.resource), log.resource, time);
@@ -166,11 +171,29 @@ export function codingAgentLogOps(logs: readonly LogData[], price?: CostFunction
       operation: A.OP_CHAT,
       durationMs: optionalNumber(a, A.CC_DURATION_MS),
     });
+    row.turnId = turnIdOf(tool, a);
+    row.timeNs = time;
     const pair: CallPair = { key: callPairKey(tool, usage), source: 'log' };
     if (log.traceId && log.spanId) pair.link = { traceId: log.traceId, spanId: log.spanId };
     ops.push({ kind: 'agentStart', row: agent }, { kind: 'telemetry', row, dedupe: true, pair });
   }
   return ops;
+}
+
+/** A user prompt, tool result or API error of a session (coding-agent-turns.ts), with its session's run. */
+function sessionEventOps(log: LogData, ops: WriteOp[]): void {
+  const event = sessionEventOf(log);
+  if (event === undefined) return;
+  const a = log.attributes;
+  const time = timeOf(log);
+  const agent = sessionAgentRow(event.tool, sessionOf(event.tool, a, log.resource), log.resource, time);
+  ops.push(
+    { kind: 'agentStart', row: agent },
+    {
+      kind: 'sessionEvent',
+      row: { recordId: recordId(log), agentId: agent.id, turnId: turnIdOf(event.tool, a), kind: event.kind, ...sessionEventFields(event.tool, event.kind, a), timeNs: time },
+    },
+  );
 }
 
 /** The coding agent that sent a span, by its service name. */

@@ -65,6 +65,32 @@ export interface TelemetryRow {
   reasoningTokens: number;
   durationMs: number | null;
   partial: boolean;
+  /**
+   * Coding agents only: the user prompt (turn) the call belongs to, as the tool named it, and
+   * the event's own time in ns. Absent for every other call.
+   */
+  turnId?: string | null;
+  timeNs?: bigint | null;
+}
+
+export type SessionEventKind = 'prompt' | 'tool' | 'api_error';
+
+/** A coding agent's log event that is not a model call: a user prompt, a tool result, an API error. */
+export interface SessionEventRow {
+  /** Hash of the log record: a retried export is stored once. */
+  recordId: string;
+  /** The session's agent run. */
+  agentId: string;
+  turnId: string | null;
+  kind: SessionEventKind;
+  /** Tool name for tools; the model for API errors. */
+  name: string | null;
+  /** Whether a tool succeeded; null when not reported (and for prompts). */
+  ok: boolean | null;
+  durationMs: number | null;
+  /** Prompts: the length the tool reported (the text is never stored). */
+  promptLength: number | null;
+  timeNs: bigint;
 }
 
 export interface SpanRow {
@@ -112,6 +138,8 @@ export type WriteOp =
    */
   | { kind: 'telemetry'; row: TelemetryRow; dedupe: boolean; agentLive?: boolean; pair?: CallPair }
   | { kind: 'span'; row: SpanRow }
+  /** A coding agent's user prompt, tool result or API error (schema 6). */
+  | { kind: 'sessionEvent'; row: SessionEventRow }
   /**
    * The collector learnt that span `spanId` belongs to agent run `agentId`: its stored descendants
    * that were waiting for an owner (no agent yet, or the trace's synthetic agent) move to it.

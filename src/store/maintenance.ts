@@ -116,6 +116,8 @@ export function prune(db: SqliteDatabase, cutoff: number, options: { dryRun?: bo
       .run().changes;
     counts.telemetry += db.prepare(`DELETE FROM telemetry WHERE agent_id IN (${PRUNED})`).run().changes;
     counts.spans += db.prepare(`DELETE FROM spans WHERE agent_id IN (${PRUNED})`).run().changes;
+    // A coding-agent session's prompts, tool results and API errors go with its run.
+    db.prepare(`DELETE FROM session_events WHERE agent_id IN (${PRUNED})`).run();
     // Children pruned in a later batch lose their parent link too (the foreign key needs it),
     // but only the runs that stay are counted as reparented.
     counts.reparented += db.prepare(`UPDATE agents SET parent_id = NULL WHERE parent_id IN (${PRUNED}) AND id NOT IN (${PRUNED}) AND ${SURVIVES}`).run({ cutoff }).changes;

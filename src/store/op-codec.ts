@@ -5,7 +5,7 @@
  */
 import { decodeEndedSpan, encodeEndedSpan, type SettledCost } from '../spans/ended-span-transfer.js';
 import type { CostFunction } from '../spans/mapping.js';
-import type { AgentRow, CallPair, SpanRow, TelemetryRow, WriteOp } from '../spans/rows.js';
+import type { AgentRow, CallPair, SessionEventRow, SpanRow, TelemetryRow, WriteOp } from '../spans/rows.js';
 import type { SpanData } from '../spans/span-data.js';
 import { endedSpanOps, type ResolvedOwner } from '../spans/span-ops.js';
 
@@ -17,8 +17,12 @@ const AGENT_KEYS = [
 const TELEMETRY_KEYS = [
   'agentId', 'timestamp', 'inputTokens', 'outputTokens', 'cachedTokens', 'cacheCreationTokens', 'cacheReadTokens', 'totalTokens',
   'estimatedCost', 'model', 'provider', 'toolName', 'toolArgs', 'toolApproved', 'toolApprovalType', 'engineId', 'traceId', 'spanId',
-  'operation', 'unpriced', 'reasoningTokens', 'durationMs', 'partial',
+  'operation', 'unpriced', 'reasoningTokens', 'durationMs', 'partial', 'turnId', 'timeNs',
 ] as const satisfies readonly (keyof TelemetryRow)[];
+
+const SESSION_EVENT_KEYS = [
+  'recordId', 'agentId', 'turnId', 'kind', 'name', 'ok', 'durationMs', 'promptLength', 'timeNs',
+] as const satisfies readonly (keyof SessionEventRow)[];
 
 const SPAN_KEYS = [
   'traceId', 'spanId', 'parentSpanId', 'name', 'kind', 'startNs', 'endNs', 'durationNs', 'statusCode', 'statusMessage', 'serviceName',
@@ -37,6 +41,7 @@ const enum Code {
   WaitDone = 9,
   /** An ended span, mapped to its ops by the writer (ended-span-transfer.ts). */
   EndedSpan = 10,
+  SessionEvent = 11,
 }
 
 export type EncodedOps = unknown[];
@@ -77,6 +82,10 @@ export function encodeOp(op: WriteOp, out: EncodedOps): void {
     case 'span':
       out.push(Code.Span);
       pushRow(out, op.row, SPAN_KEYS);
+      return;
+    case 'sessionEvent':
+      out.push(Code.SessionEvent);
+      pushRow(out, op.row, SESSION_EVENT_KEYS);
       return;
     case 'reown':
       out.push(Code.Reown, op.traceId, op.spanId, op.agentId);
@@ -155,6 +164,10 @@ export function decodeUnits(data: EncodedOps, out: WriteOp[][], unmapped?: (unit
       case Code.Span:
         ops.push({ kind: 'span', row: readRow<SpanRow>(data, i, SPAN_KEYS) });
         i += SPAN_KEYS.length;
+        break;
+      case Code.SessionEvent:
+        ops.push({ kind: 'sessionEvent', row: readRow<SessionEventRow>(data, i, SESSION_EVENT_KEYS) });
+        i += SESSION_EVENT_KEYS.length;
         break;
       case Code.Reown:
         ops.push({ kind: 'reown', traceId: data[i] as string, spanId: data[i + 1] as string, agentId: data[i + 2] as string });

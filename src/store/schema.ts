@@ -254,6 +254,34 @@ export const MIGRATIONS: Migration[] = [
       'CREATE INDEX idx_telemetry_aliases_telemetry ON telemetry_aliases(telemetry_id)',
     ],
   },
+  {
+    version: 6,
+    description: 'coding-agent turns: the turn (user prompt) of each model call (telemetry_calls.turn_id, time_ns) and the session events that are not model calls (session_events)',
+    // turn_id: the prompt id the coding agent put on the call's event (Claude Code `prompt.id`,
+    // Gemini CLI `prompt_id`); NULL when it sent none, and the reader then places the call by
+    // time after the session's prompts. time_ns: the event's own time — telemetry.timestamp is
+    // whole seconds, too coarse to order a call against a prompt sent in the same second.
+    // session_events: user prompts (length only, never the text), tool results and API errors,
+    // one row per log record (`record_id` is its hash, so a retried export is stored once).
+    // Read per session in time order, hence the index.
+    statements: () => [
+      'ALTER TABLE telemetry_calls ADD COLUMN turn_id TEXT',
+      'ALTER TABLE telemetry_calls ADD COLUMN time_ns INTEGER',
+      `CREATE TABLE session_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT NOT NULL UNIQUE,
+    agent_id TEXT NOT NULL,
+    turn_id TEXT,
+    kind TEXT NOT NULL CHECK (kind IN ('prompt', 'tool', 'api_error')),
+    name TEXT,
+    ok INTEGER,
+    duration_ms REAL,
+    prompt_length INTEGER,
+    time_ns INTEGER NOT NULL
+  )`,
+      'CREATE INDEX idx_session_events_agent_time ON session_events(agent_id, time_ns)',
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -28,6 +28,7 @@ interface AgentForTelemetry {
 export class SqliteWriter {
   private readonly s: Record<string, Statement>;
   private readonly v5: Record<string, Statement> | undefined;
+  private readonly v6: Record<string, Statement> | undefined;
   private readonly batch: Transaction<(ops: readonly WriteOp[]) => void>;
   /**
    * The owning run of recent telemetry rows, as agentForTelemetry read it, within one transaction
@@ -145,6 +146,15 @@ export class SqliteWriter {
           setPair: p('UPDATE telemetry_calls SET pair_key = ?, pair_source = ? WHERE telemetry_id = ?'),
         }
       : undefined;
+    // Schema 6's coding-agent turns; skipped on an older file like v5's state.
+    const hasV6 = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session_events'").get() !== undefined;
+    this.v6 = hasV6
+      ? {
+          setTurn: p('UPDATE telemetry_calls SET turn_id = COALESCE(@turnId, turn_id), time_ns = COALESCE(@timeNs, time_ns) WHERE telemetry_id = @id'),
+          insertEvent: p(`INSERT OR IGNORE INTO session_events (record_id, agent_id, turn_id, kind, name, ok, duration_ms, prompt_length, time_ns)
+            VALUES (@recordId, @agentId, @turnId, @kind, @name, @ok, @durationMs, @promptLength, @timeNs)`),
+        }
+      : undefined;
     this.batch = db.transaction((ops: readonly WriteOp[]) => {
       this.agentCache.clear();
       for (const op of ops) {
@@ -206,6 +216,11 @@ export class SqliteWriter {
         const r = op.row;
         this.s.insertSpan!.run(r.traceId, r.spanId, r.parentSpanId, r.name, r.kind, r.startNs, r.endNs, r.durationNs, r.statusCode,
           r.statusMessage, r.serviceName, r.scopeName, r.agentId, r.attributes, r.events, r.links, r.resource);
+        return;
+      }
+      case 'sessionEvent': {
+        const r = op.row;
+        this.v6?.insertEvent!.run({ ...r, ok: r.ok === null ? null : r.ok ? 1 : 0 });
         return;
       }
       case 'reown':
@@ -289,8 +304,15 @@ export class SqliteWriter {
     }
     v5.mergeLogIntoRow!.run({ ...telemetryParams(row), id: twin.id });
     v5.mergeLogIntoCall!.run({ id: twin.id, unpriced: row.unpriced ? 1 : 0, reasoningTokens: row.reasoningTokens, durationMs: row.durationMs });
+    this.setTurn(twin.id, row);
     this.moveUsage(twin.agent, twin.tokens, row.agentId, row.totalTokens);
     if (twin.agent !== row.agentId && twin.agent.startsWith('trace-')) this.s.dropEmptySynthetic!.run({ synthetic: twin.agent });
+  }
+
+  /** A coding agent's call: which turn it belongs to and its exact time (schema 6). */
+  private setTurn(id: number | bigint, row: TelemetryRow): void {
+    if (!this.v6 || ((row.turnId ?? null) === null && (row.timeNs ?? null) === null)) return;
+    this.v6.setTurn!.run({ id, turnId: row.turnId ?? null, timeNs: row.timeNs ?? null });
   }
 
   private agentStart(row: AgentRow): { existed: boolean; ended: boolean } {
@@ -387,6 +409,7 @@ export class SqliteWriter {
       row.partial ? 1 : 0,
     );
     if (pair && v5) v5.setPair!.run(pair.key, pair.source, info.lastInsertRowid);
+    this.setTurn(info.lastInsertRowid, row);
     // A call that ends after its agent run was closed still counts towards the agent's usage.
     if (agent && agent.end_time !== null && agent.name && row.totalTokens > 0) {
       this.s.upsertUsage!.run({

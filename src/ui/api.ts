@@ -12,6 +12,7 @@ import { jsonReply } from '../http/reply.js';
 import { HealthStore } from '../store/health-store.js';
 import { AgentNotFoundError, SUMMARY_GROUPS, summaryTotal, type MonitoringStore, type SummaryGroup, type TimeRange } from '../store/reader.js';
 import { AGENT_STATUSES, isAgentStatus, type AgentStatus } from '../spans/rows.js';
+import { SessionQueries } from '../store/session-queries.js';
 import { RUN_SORTS, UiQueries, type RunSort, type TraceSelector } from '../store/ui-queries.js';
 import type { PriceMatch } from '../telemetry/pricing.js';
 
@@ -67,13 +68,14 @@ function text(c: Context, name: string): string | undefined {
 export function uiApi(options: UiApiOptions): Hono {
   const { store } = options;
   const q = new UiQueries(store);
+  const sessionQueries = new SessionQueries(store.db);
   const health = new HealthStore(store.db);
   const api = new Hono();
 
   api.get('/', (c) =>
     jsonReply({
       version: 1,
-      endpoints: ['overview', 'timeline', 'cost', 'runs', 'agent-types', 'view', 'sessions', 'sessions/:id', 'health', 'live', 'changes'].map((e) => `${API_BASE}/${e}`),
+      endpoints: ['overview', 'timeline', 'cost', 'runs', 'agent-types', 'view', 'sessions', 'sessions/:id', 'sessions/:id/turns', 'health', 'live', 'changes'].map((e) => `${API_BASE}/${e}`),
     }),
   );
 
@@ -145,6 +147,13 @@ export function uiApi(options: UiApiOptions): Hono {
     const session = store.getAgent(id);
     const usage = q.usageOf([id]).get(id) ?? null;
     return jsonReply({ session, usage, turns: store.getAgentTelemetry(id) });
+  });
+
+  // One row per user prompt (src/store/session-queries.ts); 404 for an unknown session.
+  api.get('/sessions/:id/turns', (c) => {
+    const id = c.req.param('id');
+    store.getAgent(id);
+    return jsonReply(sessionQueries.sessionTurns(id));
   });
 
   api.get('/health', (c) => {
