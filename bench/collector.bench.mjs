@@ -4,6 +4,8 @@
 //  - the collector process's peak RSS (it runs as its own process: `agentloupe collector`);
 //  - baseline, same run, same client: a loopback HTTP server that only reads the body and
 //    answers 200 (what HTTP alone costs), so the ratios show what decoding + mapping + SQLite add.
+//  - issue 13: p50 / p99 with durable acknowledgement (200 once the rows are committed) beside the
+//    behaviour before it (200 once queued), at the same offered load, interleaved (ackPhase below).
 import grpc from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
@@ -209,11 +211,14 @@ export default async function ({ quick }) {
       await new Promise((r) => child.once('exit', r));
       baseline.server.close();
     }
+    // --- durable acknowledgement vs acknowledge-once-queued (issue 13), each on a fresh collector ---
+    const ackNotes = await ackPhase(results, results.protobuf_spans_per_s_into_sqlite / SPANS_PER_REQUEST, quick);
     notes.push(`${requests} requests x ${SPANS_PER_REQUEST} spans per encoding (1 agent span + 99 model calls each), ${CONCURRENCY} concurrent senders, collector in its own process`);
     notes.push('into_sqlite: from the first request sent until every span row is committed; http_accept: until the last 200');
     notes.push('cpu_us_per_span: CPU time of the collector\'s HTTP thread and of its SQLite writer thread over the phase, per span (/proc, 10 ms ticks): unlike spans/s it does not depend on what else the machine runs; 50,000 spans/s needs each under 20 µs');
     notes.push('baseline: the same client against a loopback server that only reads the body (HTTP cost alone)');
     notes.push('grpc: the same protobuf payloads (new ids) as TraceService/Export calls over one HTTP/2 connection, 8 in flight; grpc_vs_http_protobuf = grpc spans/s into SQLite / protobuf-over-HTTP spans/s into SQLite, same run');
+    notes.push(...ackNotes);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -281,4 +286,105 @@ async function grpcPhase(results, address, dbPath, requests, offset) {
   results.grpc_retried_unavailable = sent.retried;
   results.grpc_vs_http_protobuf = Number((results.grpc_spans_per_s_into_sqlite / results.protobuf_spans_per_s_into_sqlite).toFixed(2));
   return offset + requests;
+}
+
+// --- Durable acknowledgement (issue 13) -----------------------------------------------------
+
+const ACK_MODES = ['queued', 'committed'];
+const ACK_REPS = 3;
+
+function startAckCollector(dbPath, ack) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'collector-child.mjs'), dbPath, ack], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENTLOUPE_LOG: 'silent' } });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`collector (${ack}) did not start: ${out}${err}`)), 15_000);
+    child.stderr.on('data', (d) => (err += d));
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1] });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`collector (${ack}) exited ${code}: ${out}${err}`)));
+  });
+}
+
+/**
+ * Open loop: request i is due at i / rps seconds whatever happened to the others, and its latency
+ * counts from when it was due until its 200 (503s retried after 50 ms, as `send` does), so a slow
+ * answer cannot lower the load it is measured under.
+ */
+async function sendAtRate(url, list, rps) {
+  const latencies = [];
+  let retried = 0;
+  const t0 = performance.now();
+  const one = async (body, due) => {
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    for (let attempt = 0; ; attempt++) {
+      const res = await fetch(`${url}/v1/traces`, { method: 'POST', body, headers: { 'content-type': 'application/x-protobuf' } });
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+      if ((res.status !== 503 && res.status !== 429) || attempt >= 50) throw new Error(`HTTP ${res.status}`);
+      retried++;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    latencies.push(performance.now() - due);
+  };
+  await Promise.all(list.map((body, i) => one(body, t0 + (i * 1000) / rps)));
+  return { latencies, retried };
+}
+
+const median = (xs) => pct(xs, 50);
+
+/**
+ * The same open-loop load against a collector that answers 200 once the rows are committed (now)
+ * and one that answers once they are queued (before), at half the measured max rate and at the
+ * max, ACK_REPS times each, interleaved (the order of the modes alternates); medians are reported.
+ */
+async function ackPhase(results, maxRps, quick) {
+  const perRun = quick ? 20 : 100;
+  const list = bodies(perRun, 'protobuf', 0);
+  const loads = { half: maxRps / 2, max: maxRps };
+  const runs = {};
+  for (let rep = 0; rep < ACK_REPS; rep++) {
+    for (const [load, rps] of Object.entries(loads)) {
+      for (const ack of rep % 2 === 0 ? ACK_MODES : [...ACK_MODES].reverse()) {
+        const dir = mkdtempSync(join(tmpdir(), 'agentloupe-bench-ack-'));
+        const dbPath = join(dir, 'ack.db');
+        const { child, url } = await startAckCollector(dbPath, ack);
+        try {
+          const sent = await sendAtRate(url, list, rps);
+          const lastAck = performance.now();
+          await waitForRows(dbPath, perRun * SPANS_PER_REQUEST, 120_000);
+          const run = { p50: pct(sent.latencies, 50), p99: pct(sent.latencies, 99), lag: performance.now() - lastAck, retried: sent.retried };
+          (runs[`${load}_${ack}`] ??= []).push(run);
+        } finally {
+          child.kill('SIGTERM');
+          await new Promise((r) => child.once('exit', r));
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+    }
+  }
+  for (const [load, rps] of Object.entries(loads)) {
+    results[`ack_${load}_load_requests_per_s`] = Number(rps.toFixed(1));
+    for (const ack of ACK_MODES) {
+      const r = runs[`${load}_${ack}`];
+      results[`ack_${load}_${ack}_p50_ms`] = Number(median(r.map((x) => x.p50)).toFixed(2));
+      results[`ack_${load}_${ack}_p99_ms`] = Number(median(r.map((x) => x.p99)).toFixed(2));
+      // Every run's figures, in run order: on a shared machine the spread says how far to trust the medians.
+      results[`ack_${load}_${ack}_p50_p99_ms_runs`] = r.map((x) => `${Math.round(x.p50)}/${Math.round(x.p99)}`).join(' ');
+      results[`ack_${load}_${ack}_unstored_after_last_200_ms`] = Math.round(median(r.map((x) => x.lag)));
+      results[`ack_${load}_${ack}_retried_503`] = r.reduce((n, x) => n + x.retried, 0);
+    }
+  }
+  return [
+    `ack_*: durable acknowledgement (committed: 200 once the rows are in SQLite, the default) beside the behaviour before it (queued: 200 once queued in memory); ${perRun} requests of ${SPANS_PER_REQUEST} spans per run, open loop (each request due at a fixed rate, latency counted from when it was due), a fresh collector process and database per run, ${ACK_REPS} runs per mode and load, modes interleaved; figures are medians of the runs`,
+    'ack load: max = protobuf_spans_per_s_into_sqlite above / spans per request (the max rate measured in this run), half = half of it',
+    'ack_*_unstored_after_last_200_ms: how long after the last 200 the last rows were committed, i.e. how long acknowledged data was in memory only (a kill -9 then loses it); the bench sees a commit only by polling the database, so about 10-20 ms is its measuring floor',
+  ];
 }

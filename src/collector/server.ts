@@ -78,6 +78,12 @@ export interface CollectorOptions {
   /** Prices model calls that carry no cost. Default `PriceTable.fromEnv()`. */
   pricing?: Pricing;
   decodeLimits?: Partial<DecodeLimits>;
+  /**
+   * @internal Not for users: when OTLP/HTTP answers 200. `committed` (default) once the request's
+   * rows are in SQLite; `queued` once they are queued in memory, the behaviour before durable
+   * acknowledgement, kept only so `npm run bench -- collector` can measure both in one run.
+   */
+  ack?: 'queued' | 'committed';
 }
 
 export type { SignalStats } from './export-pipeline.js';
@@ -263,7 +269,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     if (outcome.kind === 'invalid') return fail(res, signal, 400, outcome.message, ct);
     if (outcome.kind === 'overloaded') return fail(res, signal, 503, outcome.message, ct, { 'retry-after': retryAfter });
     // 200 only once the rows are committed: an acknowledged request survives a kill -9.
-    await outcome.committed;
+    if (options.ack !== 'queued') await outcome.committed;
     const response = encodeExportResponse(signal, outcome.rejected, outcome.message, ct);
     ingestMetrics.request(signal, 200);
     res.writeHead(200, { 'content-type': MIME[ct], 'content-length': Buffer.byteLength(response) });
