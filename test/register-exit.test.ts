@@ -129,6 +129,7 @@ describe('exit is bounded with any exporter setting', () => {
       const running = run(process.execPath, appRecording(dir, 1500, 3), { cwd: dir, env, timeoutMs: 60_000 });
       const delay = await exitDelay(running);
       const out = await running;
+      console.log(`exit delay, endpoint down, OTEL_METRIC_EXPORT_INTERVAL=${interval}: ${delay} ms`);
       expect(out.signal).toBeNull();
       expect(out.code).toBe(3);
       expect(delay).toBeLessThan(EXIT_BOUND_MS + ROOM_MS);
@@ -154,6 +155,7 @@ describe('exit is bounded with any exporter setting', () => {
     const running = run(process.execPath, appRecording(dir, 600, 0), { cwd: dir, env, timeoutMs: 60_000 });
     const delay = await exitDelay(running);
     const out = await running;
+    console.log(`exit delay, endpoint that never answers: ${delay} ms`);
     expect(out.code).toBe(0);
     expect(delay).toBeLessThan(EXIT_BOUND_MS + ROOM_MS);
     const lines = out.stderr.trim().split('\n');

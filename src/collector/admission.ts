@@ -11,6 +11,9 @@
  * - whatever the memory, a request is admitted when no other is in flight, so the collector
  *   always makes progress (one request at a time under pressure).
  * The write queue's own bound (queue depth) is checked beside these by the export pipeline.
+ * One instance per collector process, shared by the OTLP/HTTP and OTLP/gRPC ports: the memory is
+ * the process's, whichever port a request came in on. The cap is the whole process's RSS, idle
+ * baseline (~87 MiB) included, as an OOM killer or a container limit counts it.
  */
 export const DEFAULT_MAX_MEMORY_BYTES = 256 * 1024 * 1024;
 
