@@ -94,6 +94,8 @@ describe('collector forwarding', () => {
     await until('both requests upstream', () => received.length === 2);
     expect(received[0]).toEqual({ path: '/v1/traces', contentType: 'application/json', contentEncoding: undefined, body: Buffer.from(json) });
     expect(received[1]).toEqual({ path: '/v1/traces', contentType: 'application/x-protobuf', contentEncoding: 'gzip', body: gz });
+    // The upstream has the bodies before the forwarder has read its answers: wait for those too.
+    await until('both answers read', () => c.stats().forward[0]!.sent === 2);
     expect(c.stats().forward[0]).toMatchObject({ sent: 2, dropped: 0, queued: 0 });
   });
 
