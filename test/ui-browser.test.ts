@@ -170,18 +170,32 @@ describe.skipIf(!browser)('web UI in Chromium', { timeout: 120_000 }, () => {
          SUM(estimated_cost) AS cost, COUNT(*) AS calls FROM telemetry WHERE agent_id = ?`,
       `claude-code-${SESSION.id}`,
     )[0]!;
-    // Input includes cache reads and writes (DESIGN.md); the cost is what Claude Code reported.
-    expect(stored).toMatchObject({ input: SESSION.input + SESSION.cacheRead + SESSION.cacheCreation, output: SESSION.output, cacheRead: SESSION.cacheRead, cacheWrite: SESSION.cacheCreation, calls: 2 });
+    // Input includes cache reads and writes (DESIGN.md); the cost is what Claude Code reported,
+    // and the unpriced call adds tokens but no cost.
+    const u = SESSION.unpriced;
+    expect(stored).toMatchObject({ input: SESSION.input + SESSION.cacheRead + SESSION.cacheCreation + u.input, output: SESSION.output + u.output, cacheRead: SESSION.cacheRead, cacheWrite: SESSION.cacheCreation, calls: 3 });
     expect(stored.cost).toBeCloseTo(SESSION.cost, 12);
-    expect(await row.textContent()).toContain(usd(SESSION.cost));
+    expect(await row.textContent()).toContain(usd(SESSION.cost, 1));
     await row.click();
-    await w.page.waitForSelector('[data-testid=turns-table]');
-    const turns = await cells(w.page, '[data-testid=turns-table] tbody tr');
-    expect(turns.map((t) => [t[2], t[3], t[4], t[5], t[6], t[8]])).toEqual([
+    // One row per user prompt, grouped by Claude Code's prompt.id (the late Task result is turn
+    // 1's, though it came after prompt 2): tokens by type, cost (the unpriced turn says so), tool
+    // calls, errors, duration from the prompt to its last event.
+    await w.page.waitForSelector('[data-testid=session-turns-table] tbody tr');
+    const turns = await cells(w.page, '[data-testid=session-turns-table] tbody tr');
+    expect(turns.map((t) => [t[0], t[2], ...t.slice(3)])).toEqual([
+      ['1', '120 chars', '1', '5,800', '4,000', '800', '300', '0', '$0.040', '3', '1', '20ms', `Bash, ${INJECTIONS.img} (1 failed), Task`],
+      ['2', '9 chars', '1', '200', '0', '0', '45', '0', '$0.0021', '0', '1', '2ms', ''],
+      ['3', '4 chars', '1', String(u.input), '0', '0', String(u.output), '0', 'unpriced', '0', '0', '1s', ''],
+    ]);
+    // The injection string in a tool name is text, not markup.
+    expect(await w.page.locator('[data-testid=session-turns-table] img').count()).toBe(0);
+    const requests = await cells(w.page, '[data-testid=requests-table] tbody tr');
+    expect(requests.map((t) => [t[2], t[3], t[4], t[5], t[6], t[8]])).toEqual([
       ['claude-sonnet-4-5', '5,800', '4,000', '800', '300', '$0.040'],
       ['claude-haiku-4-5', '200', '0', '0', '45', '$0.0021'],
+      [u.model, String(u.input), '0', '0', String(u.output), 'unpriced'],
     ]);
-    expect(await w.page.getByTestId('session-cost').textContent()).toContain(usd(SESSION.cost));
+    expect(await w.page.getByTestId('session-cost').textContent()).toContain(usd(SESSION.cost, 1));
     expect(w.problems).toEqual([]);
     await w.context.close();
   });

@@ -110,12 +110,26 @@ export function injectionTrace() {
   return encodeTracesJson([agent, chatNew, chatOld, tool]);
 }
 
-export const SESSION = { id: 'ui-session-1', input: 1200, output: 345, cacheRead: 4000, cacheCreation: 800, cost: 0.0421 };
+/**
+ * The session's priced calls (tokens, cost) and the one with no price (a model not in the table,
+ * no cost_usd): it must read "unpriced", never $0.
+ */
+export const SESSION = { id: 'ui-session-1', input: 1200, output: 345, cacheRead: 4000, cacheCreation: 800, cost: 0.0421, unpriced: { model: 'claude-unlisted-model', input: 50, output: 5 } };
 
-/** One Claude Code session, two model requests, as Claude Code exports them (OTLP logs). */
+/**
+ * One Claude Code session as Claude Code exports it (OTLP logs, code.claude.com/docs/en/monitoring-usage):
+ * three user prompts, each with `prompt.id` on all its events — two priced model requests, two
+ * tool results (one failed, its tool named with an injection string), an API error, and an
+ * unpriced request.
+ */
 export function claudeCodeLogs() {
   const kv = (o) => Object.entries(o).map(([key, v]) => ({ key, value: { stringValue: String(v) } }));
-  const rec = (t, attrs) => ({ timeUnixNano: String(ms(t)), body: { stringValue: 'claude_code.api_request' }, attributes: kv({ 'event.name': 'api_request', 'session.id': SESSION.id, ...attrs }) });
+  const ev = (t, event, prompt, attrs) => ({
+    timeUnixNano: String(ms(t)),
+    body: { stringValue: `claude_code.${event}` },
+    attributes: kv({ 'event.name': event, 'session.id': SESSION.id, 'prompt.id': prompt, ...attrs }),
+  });
+  const rec = (t, attrs, prompt = t < 18 ? 'ui-p1' : 'ui-p2') => ev(t, 'api_request', prompt, attrs);
   return {
     resourceLogs: [
       {
@@ -126,6 +140,15 @@ export function claudeCodeLogs() {
             logRecords: [
               rec(10, { model: 'claude-sonnet-4-5', input_tokens: 1000, output_tokens: 300, cache_read_tokens: 4000, cache_creation_tokens: 800, cost_usd: 0.04, duration_ms: 2100 }),
               rec(20, { model: 'claude-haiku-4-5', input_tokens: SESSION.input - 1000, output_tokens: SESSION.output - 300, cost_usd: 0.0021, duration_ms: 400 }),
+              ev(5, 'user_prompt', 'ui-p1', { prompt_length: 120 }),
+              ev(12, 'tool_result', 'ui-p1', { tool_name: 'Bash', success: 'true', duration_ms: 1 }),
+              ev(14, 'tool_result', 'ui-p1', { tool_name: INJECTIONS.img, success: 'false', duration_ms: 1 }),
+              ev(18, 'user_prompt', 'ui-p2', { prompt_length: 9 }),
+              ev(19, 'api_error', 'ui-p2', { model: 'claude-haiku-4-5', error: 'Overloaded', status_code: 529, duration_ms: 1 }),
+              // Prompt 1's subagent (Task) finishing after prompt 2 was sent: still turn 1.
+              ev(25, 'tool_result', 'ui-p1', { tool_name: 'Task', success: 'true', duration_ms: 20 }),
+              ev(30, 'user_prompt', 'ui-p3', { prompt_length: 4 }),
+              rec(1030, { model: SESSION.unpriced.model, input_tokens: SESSION.unpriced.input, output_tokens: SESSION.unpriced.output, duration_ms: 900 }, 'ui-p3'),
             ],
           },
         ],

@@ -90,12 +90,38 @@ function emptyTurn(turnId: string | null, prompted: boolean, timeUs: number): Se
   };
 }
 
+/** Per session: prompts, tool calls and errors from its events (the sessions list's columns). */
+export interface SessionEventCounts {
+  prompts: number;
+  toolCalls: number;
+  toolErrors: number;
+  apiErrors: number;
+}
+
 export class SessionQueries {
   constructor(private readonly db: SqliteDatabase) {}
 
   /** Whether the file has schema 6's session tables (a read-only reader may open an older file). */
   private hasTurns(): boolean {
     return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session_events'").get() !== undefined;
+  }
+
+  /** Event counts of the given sessions (agent run ids); sessions with no events are absent. */
+  eventCounts(agentIds: readonly string[]): Map<string, SessionEventCounts> {
+    const out = new Map<string, SessionEventCounts>();
+    if (agentIds.length === 0 || !this.hasTurns()) return out;
+    for (let i = 0; i < agentIds.length; i += 500) {
+      const chunk = agentIds.slice(i, i + 500);
+      const rows = this.db
+        .prepare(
+          `SELECT agent_id AS id, SUM(kind = 'prompt') AS prompts, SUM(kind = 'tool') AS toolCalls, SUM(kind = 'tool' AND ok = 0) AS toolErrors,
+             SUM(kind = 'api_error') AS apiErrors
+           FROM session_events WHERE agent_id IN (${chunk.map(() => '?').join(',')}) GROUP BY agent_id`,
+        )
+        .all(...chunk) as ({ id: string } & SessionEventCounts)[];
+      for (const { id, ...counts } of rows) out.set(id, counts);
+    }
+    return out;
   }
 
   /** The turns of the session whose agent run is `agentId` (`<tool>-<session id>`), oldest first. */
@@ -199,7 +225,8 @@ export class SessionQueries {
         start: startUs / 1e6,
         end: endUs / 1e6,
         durationMs: Math.max(0, endUs - startUs) / 1000,
-        tools: [...toolMap.values()].sort((a, b) => b.calls - a.calls || a.name.localeCompare(b.name)),
+        // In the order they first ran.
+        tools: [...toolMap.values()],
       };
     });
     return { agentId, turns: out, truncated };

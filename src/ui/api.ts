@@ -140,7 +140,13 @@ export function uiApi(options: UiApiOptions): Hono {
     return jsonReply({ ...view, prices });
   });
 
-  api.get('/sessions', (c) => jsonReply(q.sessions({ ...rangeOf(c), offset: intParam(c, 'offset'), limit: intParam(c, 'limit') })));
+  api.get('/sessions', (c) => {
+    const page = q.sessions({ ...rangeOf(c), offset: intParam(c, 'offset'), limit: intParam(c, 'limit') });
+    // Prompts, tool calls and errors of each session, from its events (schema 6).
+    const events = sessionQueries.eventCounts(page.rows.map((r) => r.id));
+    const none = { prompts: 0, toolCalls: 0, toolErrors: 0, apiErrors: 0 };
+    return jsonReply({ ...page, rows: page.rows.map((r) => ({ ...r, events: events.get(r.id) ?? none })) });
+  });
 
   api.get('/sessions/:id', (c) => {
     const id = c.req.param('id');

@@ -6,9 +6,16 @@ import type { WorkerStatus } from '../../src/health/heartbeats.js';
 import type { ZombieAgent } from '../../src/health/zombies.js';
 import type { ComponentHealth } from '../../src/health/types.js';
 import type { PriceMatch } from '../../src/telemetry/pricing.js';
+import type { SessionEventCounts, SessionTurn, SessionTurns, TurnTool } from '../../src/store/session-queries.js';
 
 export type { AgentRecord, StatsSummary, SummaryGroup, SummaryRow, TelemetryEntry, TreeNode, RecentCall, RunPage, RunRow, RunUsage, SessionRow, Timeline };
 export type { AlertRecord, HealthChangeRecord, WorkerStatus, ZombieAgent, ComponentHealth, PriceMatch };
+export type { SessionEventCounts, SessionTurn, SessionTurns, TurnTool };
+
+/** A row of the sessions list: the session's usage and its events' counts. */
+export interface SessionListRow extends SessionRow {
+  events: SessionEventCounts;
+}
 
 /** A value as JSON carries it: bigints (nanosecond times) arrive as strings. */
 type Wire<T> = { [K in keyof T]: T[K] extends bigint ? string : T[K] };

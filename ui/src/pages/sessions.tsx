@@ -3,7 +3,7 @@ import { Cost, DataTable, ErrorBox, Loading, Pager, Section, Status, Time, Tok }
 import { RangePicker, rangeQuery } from '../components/range.js';
 import { count, duration } from '../format.js';
 import type { Location } from '../router.js';
-import type { SessionDetail, SessionRow, TelemetryEntry } from '../types.js';
+import type { SessionDetail, SessionListRow, SessionTurn, SessionTurns, TelemetryEntry } from '../types.js';
 import { Elapsed } from './overview.js';
 
 const PAGE_SIZE = 50;
@@ -16,20 +16,20 @@ function sessionIdOf(r: { id: string; agentType: string }): string {
 export function SessionsPage({ loc }: { loc: Location }) {
   const range = rangeQuery(loc);
   const offset = Number(loc.query.get('offset') ?? 0) || 0;
-  const { data, error } = useApi<{ rows: SessionRow[]; total: number }>(`sessions?limit=${PAGE_SIZE}&offset=${offset}${range ? `&${range}` : ''}`);
+  const { data, error } = useApi<{ rows: SessionListRow[]; total: number }>(`sessions?limit=${PAGE_SIZE}&offset=${offset}${range ? `&${range}` : ''}`);
   return (
     <div class="page">
       <div class="page-head">
         <h1>Coding-agent sessions</h1>
         <RangePicker loc={loc} />
       </div>
-      <p class="muted small">Claude Code, Gemini CLI and Codex sessions received by <code>agentloupe collector</code> over OTLP: one row per session, one turn per model request.</p>
+      <p class="muted small">Claude Code, Gemini CLI and Codex sessions received by <code>agentloupe collector</code> over OTLP: one row per session; select one to see its turns (one per user prompt) and model requests.</p>
       {error && <ErrorBox error={error} />}
       {!data ? (
         !error && <Loading what="sessions" />
       ) : (
         <>
-          <DataTable<SessionRow>
+          <DataTable<SessionListRow>
             testid="sessions-table"
             rows={data.rows}
             rowKey={(r) => r.id}
@@ -41,6 +41,7 @@ export function SessionsPage({ loc }: { loc: Location }) {
               { key: 'start', label: 'started', render: (r) => <Time s={r.startTime} /> },
               { key: 'last', label: 'last request', render: (r) => <Time s={r.usage.lastCall} /> },
               { key: 'dur', label: 'duration', num: true, render: (r) => (r.usage.firstCall !== null && r.usage.lastCall !== null && r.status !== 'running' ? <Elapsed agent={r} /> : duration(((r.usage.lastCall ?? r.startTime) - r.startTime) * 1000)) },
+              { key: 'prompts', label: 'prompts', num: true, render: (r) => count(r.events.prompts) },
               { key: 'turns', label: 'requests', num: true, render: (r) => count(r.usage.calls) },
               { key: 'in', label: 'input', num: true, render: (r) => <Tok n={r.usage.inputTokens} /> },
               { key: 'cr', label: 'cache read', num: true, render: (r) => <Tok n={r.usage.cacheReadTokens} /> },
@@ -48,8 +49,8 @@ export function SessionsPage({ loc }: { loc: Location }) {
               { key: 'out', label: 'output', num: true, render: (r) => <Tok n={r.usage.outputTokens} /> },
               { key: 'rs', label: 'reasoning', num: true, render: (r) => <Tok n={r.usage.reasoningTokens} /> },
               { key: 'cost', label: 'cost', num: true, render: (r) => <Cost usd={r.usage.costUsd} unpriced={r.usage.unpricedCalls} /> },
-              { key: 'tools', label: 'tools', num: true, render: (r) => count(r.usage.toolCalls) },
-              { key: 'err', label: 'errors', num: true, render: (r) => count(r.usage.partialCalls + (r.status === 'failed' ? 1 : 0)) },
+              { key: 'tools', label: 'tools', num: true, render: (r) => count(r.usage.toolCalls + r.events.toolCalls) },
+              { key: 'err', label: 'errors', num: true, render: (r) => count(r.usage.partialCalls + (r.status === 'failed' ? 1 : 0) + r.events.toolErrors + r.events.apiErrors) },
             ]}
           />
           {data.total > PAGE_SIZE && (
@@ -61,8 +62,42 @@ export function SessionsPage({ loc }: { loc: Location }) {
   );
 }
 
+/** "Bash ×2, Edit (1 failed)": a turn's tools as text. */
+function toolsText(t: SessionTurn): string {
+  return t.tools.map((x) => `${x.name}${x.calls > 1 ? ` ×${x.calls}` : ''}${x.errors > 0 ? ` (${x.errors} failed)` : ''}`).join(', ');
+}
+
+/** The session's turns: one row per user prompt (src/store/session-queries.ts). */
+function TurnsTable({ data }: { data: SessionTurns }) {
+  return (
+    <DataTable<SessionTurn>
+      testid="session-turns-table"
+      rows={data.turns}
+      rowKey={(t) => String(t.index)}
+      empty="no user prompts or model requests received for this session yet"
+      columns={[
+        { key: 'n', label: 'turn', num: true, render: (t) => t.index },
+        { key: 't', label: 'started', render: (t) => <Time s={t.start} /> },
+        { key: 'p', label: 'prompt', render: (t) => (t.prompted ? (t.promptLength !== null ? `${count(t.promptLength)} chars` : 'received') : <span class="muted" title="no user prompt event was received before these events">none received</span>) },
+        { key: 'calls', label: 'requests', num: true, render: (t) => count(t.calls) },
+        { key: 'in', label: 'input', num: true, render: (t) => count(t.inputTokens) },
+        { key: 'cr', label: 'cache read', num: true, render: (t) => count(t.cacheReadTokens) },
+        { key: 'cw', label: 'cache write', num: true, render: (t) => count(t.cacheCreationTokens) },
+        { key: 'out', label: 'output', num: true, render: (t) => count(t.outputTokens) },
+        { key: 'rs', label: 'reasoning', num: true, render: (t) => count(t.reasoningTokens) },
+        { key: 'cost', label: 'cost', num: true, render: (t) => <Cost usd={t.costUsd} unpriced={t.unpricedCalls} /> },
+        { key: 'tools', label: 'tool calls', num: true, render: (t) => <span title={toolsText(t)}>{count(t.toolCalls)}</span> },
+        { key: 'err', label: 'errors', num: true, render: (t) => <span title={`${t.toolErrors} failed tool call(s), ${t.apiErrors} API error(s)`}>{count(t.toolErrors + t.apiErrors)}</span> },
+        { key: 'd', label: 'duration', num: true, render: (t) => duration(t.durationMs) },
+        { key: 'which', label: 'tools', render: (t) => <span class="small">{toolsText(t)}</span> },
+      ]}
+    />
+  );
+}
+
 export function SessionPage({ id }: { id: string }) {
   const { data, error } = useApi<SessionDetail>(`sessions/${encodeURIComponent(id)}`);
+  const turns = useApi<SessionTurns>(`sessions/${encodeURIComponent(id)}/turns`);
   if (error) return <div class="page"><h1>Session</h1><ErrorBox error={error} /></div>;
   if (!data) return <div class="page"><h1>Session</h1><Loading what="session" /></div>;
   const s = data.session;
@@ -81,9 +116,14 @@ export function SessionPage({ id }: { id: string }) {
         <div class="kpi" data-testid="session-cost"><div class="kpi-label">cost</div><div class="kpi-value"><Cost usd={u?.costUsd ?? 0} unpriced={u?.unpricedCalls ?? 0} /></div></div>
         <div class="kpi"><div class="kpi-label">status</div><div class="kpi-value"><Status status={s.status} /></div><div class="kpi-sub">started <Time s={s.startTime} /></div></div>
       </div>
-      <Section title="Turns (model requests)">
+      <Section title="Turns (one per user prompt)">
+        {turns.error && <ErrorBox error={turns.error} />}
+        {!turns.data ? !turns.error && <Loading what="turns" /> : <TurnsTable data={turns.data} />}
+        {turns.data?.truncated && <p class="muted small">This session has more events than one page reads; the latest are not shown.</p>}
+      </Section>
+      <Section title="Model requests">
         <DataTable<TelemetryEntry>
-          testid="turns-table"
+          testid="requests-table"
           rows={data.turns}
           rowKey={(t) => String(t.id)}
           columns={[
