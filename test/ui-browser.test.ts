@@ -187,6 +187,7 @@ describe.skipIf(!browser)('web UI in Chromium', { timeout: 120_000 }, () => {
       ['2', '9 chars', '1', '200', '0', '0', '45', '0', '$0.0021', '0', '1', '2ms', ''],
       ['3', '4 chars', '1', String(u.input), '0', '0', String(u.output), '0', 'unpriced', '0', '0', '1s', ''],
     ]);
+    expect(await w.page.getByTestId('session-turn-totals').textContent()).toBe('turns33 tool calls · 2 errors');
     // The injection string in a tool name is text, not markup.
     expect(await w.page.locator('[data-testid=session-turns-table] img').count()).toBe(0);
     const requests = await cells(w.page, '[data-testid=requests-table] tbody tr');

@@ -62,6 +62,10 @@ export function SessionsPage({ loc }: { loc: Location }) {
   );
 }
 
+function sum(turns: SessionTurn[], of: (t: SessionTurn) => number): number {
+  return turns.reduce((n, t) => n + of(t), 0);
+}
+
 /** "Bash ×2, Edit (1 failed)": a turn's tools as text. */
 function toolsText(t: SessionTurn): string {
   return t.tools.map((x) => `${x.name}${x.calls > 1 ? ` ×${x.calls}` : ''}${x.errors > 0 ? ` (${x.errors} failed)` : ''}`).join(', ');
@@ -89,7 +93,7 @@ function TurnsTable({ data }: { data: SessionTurns }) {
         { key: 'tools', label: 'tool calls', num: true, render: (t) => <span title={toolsText(t)}>{count(t.toolCalls)}</span> },
         { key: 'err', label: 'errors', num: true, render: (t) => <span title={`${t.toolErrors} failed tool call(s), ${t.apiErrors} API error(s)`}>{count(t.toolErrors + t.apiErrors)}</span> },
         { key: 'd', label: 'duration', num: true, render: (t) => duration(t.durationMs) },
-        { key: 'which', label: 'tools', render: (t) => <span class="small">{toolsText(t)}</span> },
+        { key: 'which', label: 'tools', render: (t) => <span class="small clip" title={toolsText(t)}>{toolsText(t)}</span> },
       ]}
     />
   );
@@ -114,6 +118,15 @@ export function SessionPage({ id }: { id: string }) {
         <div class="kpi"><div class="kpi-label">requests</div><div class="kpi-value">{count(u?.calls ?? 0)}</div></div>
         <div class="kpi"><div class="kpi-label">tokens</div><div class="kpi-value"><Tok n={u?.totalTokens ?? 0} /></div><div class="kpi-sub">{count(u?.inputTokens ?? 0)} in · {count(u?.outputTokens ?? 0)} out</div></div>
         <div class="kpi" data-testid="session-cost"><div class="kpi-label">cost</div><div class="kpi-value"><Cost usd={u?.costUsd ?? 0} unpriced={u?.unpricedCalls ?? 0} /></div></div>
+        {turns.data && (
+          <div class="kpi" data-testid="session-turn-totals">
+            <div class="kpi-label">turns</div>
+            <div class="kpi-value">{count(turns.data.turns.length)}</div>
+            <div class="kpi-sub">
+              {count(sum(turns.data.turns, (t) => t.toolCalls))} tool calls · {count(sum(turns.data.turns, (t) => t.toolErrors + t.apiErrors))} errors
+            </div>
+          </div>
+        )}
         <div class="kpi"><div class="kpi-label">status</div><div class="kpi-value"><Status status={s.status} /></div><div class="kpi-sub">started <Time s={s.startTime} /></div></div>
       </div>
       <Section title="Turns (one per user prompt)">
