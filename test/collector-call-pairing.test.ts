@@ -316,7 +316,7 @@ const ccLog = (linked: boolean): string =>
       ms: 2400,
       body: 'claude_code.api_request',
       ...(linked ? { traceId: CC_TRACE, spanId: '1a2b3c4d5e6f7081' } : {}),
-      attrs: { 'event.name': 'api_request', 'event.timestamp': '2026-12-02T03:00:00.000Z', ...ccCommon, model: 'claude-sonnet-4-5', cost_usd: '0.0123', duration_ms: '2300', ...ccUsage },
+      attrs: { 'event.name': 'api_request', 'event.timestamp': '2026-12-02T03:00:00.000Z', ...ccCommon, 'prompt.id': 'cc-prompt-1', model: 'claude-sonnet-4-5', cost_usd: '0.0123', duration_ms: '2300', ...ccUsage },
     },
   ]);
 const CC_ROW = {
@@ -345,6 +345,8 @@ describe('one model call, one row: Claude Code (api_request event + claude_code.
       expect(callRows(db)).toEqual([CC_ROW]);
       // The reported cost wins over the price table.
       expect(query(db, 'SELECT estimated_cost FROM telemetry')).toEqual([{ estimated_cost: 0.0123 }]);
+      // The event's prompt.id names the call's turn, whichever report arrived first.
+      expect(query(db, 'SELECT turn_id FROM telemetry_calls')).toEqual([{ turn_id: 'cc-prompt-1' }]);
       expectClean(db, CC_ROW.agent_id, 0);
     });
   }
