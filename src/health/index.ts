@@ -2,7 +2,7 @@ export { HealthMonitor, type HealthMonitorOptions } from './health-monitor.js';
 export { HEALTH_STATES, worstOf, type HealthState, type CheckResult, type HealthCheckDefinition, type ComponentHealth, type HealthChangeEvent } from './types.js';
 export { HEALTH_METRIC, registerHealthGauges, type HealthCache } from './metrics.js';
 export { HeartbeatTracker, workerState, DEFAULT_STALE_AFTER_MS, DEFAULT_DOWN_AFTER_MS, type WorkerState, type WorkerStatus, type HeartbeatInput, type HeartbeatThresholds } from './heartbeats.js';
-export { findZombies, reapZombies, zombiesCheck, processAlive, DEFAULT_SILENT_AFTER_MS, type ZombieAgent, type ZombieOptions, type ZombieReason } from './zombies.js';
+export { findZombies, countZombies, reapZombies, zombiesCheck, processAlive, DEFAULT_SILENT_AFTER_MS, type ZombieAgent, type ZombieOptions, type ZombieReason } from './zombies.js';
 export { AlertManager, type Alert, type AlertManagerOptions, type WebhookBody } from './alerts.js';
 export { loadAlertConfig, validateAlertConfig, AlertConfigError, type AlertConfig, type AlertRule, type AlertSeverity, type WebhookConfig } from './alert-config.js';
 export { healthApp, livenessHandler, readinessHandler, healthRoutes, type HealthHandler, type HealthView } from './http.js';

@@ -72,6 +72,19 @@ function classify(run: ActiveAgentRow, nowMs: number, silentAfterMs: number, che
   return undefined;
 }
 
+/** How many runs findZombies would return, without reading each running agent's last call. */
+export function countZombies(store: HealthStore, options: ZombieOptions = {}): number {
+  const nowMs = options.now ?? Date.now();
+  const silentAfterMs = options.silentAfterMs ?? DEFAULT_SILENT_AFTER_MS;
+  const checkProcesses = options.checkProcesses ?? true;
+  let n = 0;
+  // Silent as in classify: now - last activity >= silentAfterMs, i.e. nothing after the cutoff.
+  for (const run of store.activeAgentSilence((nowMs - silentAfterMs) / 1000)) {
+    if ((checkProcesses && run.processId !== null && !processAlive(run.processId)) || run.silent) n++;
+  }
+  return n;
+}
+
 /** Marks zombies `terminated`, their reason as the error message, in one transaction. Returns the count. */
 export function reapZombies(store: HealthStore, zombies: readonly ZombieAgent[], nowMs = Date.now()): number {
   return store.terminateAgents(zombies.map((z) => ({ id: z.agentId, reason: `reaped by agentloupe: ${z.detail}` })), nowMs);

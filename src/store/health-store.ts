@@ -63,6 +63,13 @@ export interface ActiveAgentRow {
   lastActivity: number;
 }
 
+/** What counting zombies needs of a running agent (no last call: reading those is the cost). */
+export interface ActiveAgentSilence {
+  processId: number | null;
+  /** No start, status change or model/tool call after the cutoff given. */
+  silent: boolean;
+}
+
 export interface AlertRow {
   rule: string;
   kind: string;
@@ -149,6 +156,13 @@ export class HealthStore {
             MAX(a.start_time, COALESCE(r.last_seen, 0), COALESCE((SELECT MAX(t.timestamp) FROM telemetry t WHERE t.agent_id = a.id), 0)) AS last_activity
           FROM agents a LEFT JOIN agent_runs r ON r.agent_id = a.id
           WHERE a.status IN ${ACTIVE} AND a.end_time IS NULL ORDER BY a.start_time, a.id`),
+        // The same judgement without each run's last call: silence is tested against the calls
+        // since the cutoff (idx_telemetry_timestamp; the last hour by default) instead. At 2,000
+        // running agents with 10 calls each, reading their calls was 23 ms of activeAgents' 38.
+        activeSilence: p(`SELECT a.process_id,
+            MAX(a.start_time, COALESCE(r.last_seen, 0)) <= @cutoff AND a.id NOT IN (SELECT t.agent_id FROM telemetry t WHERE t.timestamp > @cutoff) AS silent
+          FROM agents a LEFT JOIN agent_runs r ON r.agent_id = a.id
+          WHERE a.status IN ${ACTIVE} AND a.end_time IS NULL`),
         terminate: w(`UPDATE agents SET status = 'terminated', end_time = @now, error_message = @reason WHERE id = @id AND status IN ${ACTIVE}`),
         touchRun: w('UPDATE agent_runs SET last_seen = MAX(COALESCE(last_seen, 0), @now) WHERE agent_id = @id'),
         runName: p('SELECT COALESCE(r.name, a.agent_type) AS name, r.category AS category FROM agents a LEFT JOIN agent_runs r ON r.agent_id = a.id WHERE a.id = ?'),
@@ -256,6 +270,11 @@ export class HealthStore {
       startTime: r.start_time as number,
       lastActivity: r.last_activity as number,
     }));
+  }
+
+  /** Running agents' process ids, and whether each has been silent since `cutoff` (epoch seconds). */
+  activeAgentSilence(cutoff: number): ActiveAgentSilence[] {
+    return (this.stmt('activeSilence').all({ cutoff }) as { process_id: number | null; silent: number }[]).map((r) => ({ processId: r.process_id, silent: r.silent === 1 }));
   }
 
   /**

@@ -6,7 +6,7 @@ import { Hono, type Context } from 'hono';
 import { parseTime, UsageError } from '../cli/context.js';
 import { resolveThresholds, workerStatusOf } from '../health/heartbeats.js';
 import type { HealthView } from '../health/http.js';
-import { findZombies } from '../health/zombies.js';
+import { countZombies, findZombies } from '../health/zombies.js';
 import { isRead } from '../http/node.js';
 import { jsonReply } from '../http/reply.js';
 import { HealthStore } from '../store/health-store.js';
@@ -212,7 +212,7 @@ export function uiApi(options: UiApiOptions): Hono {
     return {
       components,
       workers,
-      zombies: findZombies(health, { now, checkProcesses: options.checkProcesses ?? true }).length,
+      zombies: countZombies(health, { now, checkProcesses: options.checkProcesses ?? true }),
       alerts24h: health.listAlerts({ sinceMs: now - 86_400_000, limit: 1000 }).length,
     };
   }

@@ -10,6 +10,10 @@ export function utc(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString().replace('.000Z', 'Z');
 }
 
+// What n.toLocaleString('en-US') gives, without building a formatter per call (10 ms of the
+// runs page's first render in a CPU profile).
+const WHOLE = new Intl.NumberFormat('en-US');
+
 export function count(n: number | null | undefined): string {
-  return n === null || n === undefined ? '-' : n.toLocaleString('en-US');
+  return n === null || n === undefined ? '-' : WHOLE.format(n);
 }

@@ -43,6 +43,7 @@ export function renderStats(s: StatsSummary, options: f.TableOptions = {}): stri
       ['duration p50', f.duration(s.durationMs.p50)],
       ['duration p95', f.duration(s.durationMs.p95)],
       ['duration p99', f.duration(s.durationMs.p99)],
+      ...(s.durationMs.sampleSize !== undefined ? [['durations from', `a sample of ${s.durationMs.sampleSize} finished runs`] as [string, string]] : []),
     ]),
   );
   if (s.agents.byType.length > 0) {

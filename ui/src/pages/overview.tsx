@@ -63,7 +63,11 @@ export function OverviewPage({ loc }: { loc: Location }) {
           <Kpi label="tokens" testid="kpi-tokens" value={<Tok n={s.tokens.total} />} sub={`${tokens(s.tokens.input)} in · ${tokens(s.tokens.output)} out · ${tokens(s.tokens.cacheRead)} cache read`} />
           <Kpi label="cost" testid="kpi-cost" value={<Cost usd={s.cost.totalUsd} unpriced={s.cost.unpricedCalls} />} sub={`${count(s.cost.pricedCalls)} priced calls${s.cost.unpricedCalls ? ` · ${count(s.cost.unpricedCalls)} unpriced` : ''}`} />
           <Kpi label="tool calls" value={count(s.toolCalls)} />
-          <Kpi label="run duration" value={duration(s.durationMs.p50)} sub={`p50 · p95 ${duration(s.durationMs.p95)} · p99 ${duration(s.durationMs.p99)}`} />
+          <Kpi
+            label="run duration"
+            value={duration(s.durationMs.p50)}
+            sub={`p50 · p95 ${duration(s.durationMs.p95)} · p99 ${duration(s.durationMs.p99)}${s.durationMs.sampleSize !== undefined ? ` · from a sample of ${count(s.durationMs.sampleSize)} runs` : ''}`}
+          />
         </div>
       )}
       <div class="grid2">
