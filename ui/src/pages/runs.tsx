@@ -1,3 +1,4 @@
+import { useMemo } from 'preact/hooks';
 import { useApi } from '../api.js';
 import { Cost, DataTable, ErrorBox, Loading, Pager, Status, Time, Tok } from '../components/common.js';
 import { count } from '../format.js';
@@ -25,6 +26,37 @@ export function RunsPage({ loc }: { loc: Location }) {
   const set = (changes: Record<string, string | string[] | undefined>): void => navigate(withQuery(loc, { ...changes, offset: undefined }), { replace: false });
   const toggleStatus = (s: string): void => set({ status: statuses.includes(s) ? statuses.filter((x) => x !== s) : [...statuses, s] });
   const data = page.data;
+  // The same element while the rows and the address stay the same, so another answer (the agent
+  // types, arriving just after the rows) does not render the 50 rows a second time.
+  const table = useMemo(
+    () =>
+      data && (
+        <DataTable<RunRow>
+          testid="runs-table"
+          rows={data.rows}
+          rowKey={(r) => r.id}
+          rowHref={(r) => `/run/${encodeURIComponent(r.id)}`}
+          sort={sort}
+          dir={dir}
+          onSort={(key) => set({ sort: key, dir: sort === key && dir === 'desc' ? 'asc' : 'desc' })}
+          empty="no runs match these filters"
+          columns={[
+            { key: 'start', label: 'started', sort: 'start', render: (r) => <Time s={r.startTime} /> },
+            { key: 'name', label: 'name', sort: 'name', render: (r) => <span class="name">{r.name}</span> },
+            { key: 'type', label: 'type', sort: 'type', render: (r) => r.agentType },
+            { key: 'status', label: 'status', sort: 'status', render: (r) => <Status status={r.status} /> },
+            { key: 'plan', label: 'plan', sort: 'plan', render: (r) => (r.planId ? <a href={`/plan/${encodeURIComponent(r.planId)}`}>{r.planId}</a> : <span class="muted">-</span>) },
+            { key: 'dur', label: 'duration', sort: 'duration', num: true, render: (r) => <Elapsed agent={r} /> },
+            { key: 'calls', label: 'calls', num: true, render: (r) => count(r.usage.calls) },
+            { key: 'tools', label: 'tools', num: true, render: (r) => count(r.usage.toolCalls) },
+            { key: 'tok', label: 'tokens', num: true, render: (r) => <Tok n={r.usage.totalTokens} /> },
+            { key: 'cost', label: 'cost', num: true, render: (r) => <Cost usd={r.usage.costUsd} unpriced={r.usage.unpricedCalls} /> },
+            { key: 'err', label: 'error', render: (r) => (r.errorMessage ? <span class="err-text" title={r.errorMessage}>{r.errorMessage}</span> : '') },
+          ]}
+        />
+      ),
+    [data, loc],
+  );
   return (
     <div class="page">
       <div class="page-head">
@@ -83,29 +115,7 @@ export function RunsPage({ loc }: { loc: Location }) {
         !page.error && <Loading what="runs" />
       ) : (
         <>
-          <DataTable<RunRow>
-            testid="runs-table"
-            rows={data.rows}
-            rowKey={(r) => r.id}
-            rowHref={(r) => `/run/${encodeURIComponent(r.id)}`}
-            sort={sort}
-            dir={dir}
-            onSort={(key) => set({ sort: key, dir: sort === key && dir === 'desc' ? 'asc' : 'desc' })}
-            empty="no runs match these filters"
-            columns={[
-              { key: 'start', label: 'started', sort: 'start', render: (r) => <Time s={r.startTime} /> },
-              { key: 'name', label: 'name', sort: 'name', render: (r) => <span class="name">{r.name}</span> },
-              { key: 'type', label: 'type', sort: 'type', render: (r) => r.agentType },
-              { key: 'status', label: 'status', sort: 'status', render: (r) => <Status status={r.status} /> },
-              { key: 'plan', label: 'plan', sort: 'plan', render: (r) => (r.planId ? <a href={`/plan/${encodeURIComponent(r.planId)}`}>{r.planId}</a> : <span class="muted">-</span>) },
-              { key: 'dur', label: 'duration', sort: 'duration', num: true, render: (r) => <Elapsed agent={r} /> },
-              { key: 'calls', label: 'calls', num: true, render: (r) => count(r.usage.calls) },
-              { key: 'tools', label: 'tools', num: true, render: (r) => count(r.usage.toolCalls) },
-              { key: 'tok', label: 'tokens', num: true, render: (r) => <Tok n={r.usage.totalTokens} /> },
-              { key: 'cost', label: 'cost', num: true, render: (r) => <Cost usd={r.usage.costUsd} unpriced={r.usage.unpricedCalls} /> },
-              { key: 'err', label: 'error', render: (r) => (r.errorMessage ? <span class="err-text" title={r.errorMessage}>{r.errorMessage}</span> : '') },
-            ]}
-          />
+          {table}
           <Pager loc={loc} offset={offset} size={PAGE_SIZE} total={data.total} />
         </>
       )}
