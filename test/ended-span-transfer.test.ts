@@ -1,4 +1,8 @@
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
+import { encodeEndedReadableSpan, encodeEndedSpan } from '../src/spans/ended-span-transfer.js';
+import { fromReadableSpan } from '../src/spans/readable-span.js';
 import type { WriteOp } from '../src/spans/rows.js';
 import type { SpanData } from '../src/spans/span-data.js';
 import { endedSpanOps, type ResolvedOwner } from '../src/spans/span-ops.js';
@@ -83,5 +87,32 @@ describe('an ended span handed to the writer thread', () => {
     decodeUnits(data, units, (_unit, err) => errors.push(err.message));
     expect(units.map((u) => u.length)).toEqual([0, 2]);
     expect(errors).toEqual([expect.stringContaining('malformed span hand-over')]);
+  });
+
+  it('an SDK span encodes the same straight from the SDK as through SpanData', async () => {
+    const ended: ReadableSpan[] = [];
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'transfer-test' }),
+      spanProcessors: [{ onStart() {}, onEnd: (s) => ended.push(s), forceFlush: async () => {}, shutdown: async () => {} }],
+    });
+    const tracer = provider.getTracer('transfer-scope');
+    const parent = tracer.startSpan('parent');
+    const linked = tracer.startSpan('linked');
+    const { trace } = await import('@opentelemetry/api');
+    const child = tracer.startSpan(
+      'chat \u0001 "x"',
+      { kind: 2, attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.usage.input_tokens': 7 }, links: [{ context: linked.spanContext(), attributes: { why: 'retry' } }] },
+      trace.setSpan((await import('@opentelemetry/api')).context.active(), parent),
+    );
+    child.addEvent('exception', { 'exception.message': 'boom' });
+    child.setStatus({ code: 2, message: 'bad \u0001 gateway' });
+    child.end();
+    linked.end();
+    parent.end();
+    for (const span of ended) {
+      const owner = { agentId: 'run-1', parentAgentId: 'run-0', statusEventsSeen: 1, agentLive: true };
+      expect(encodeEndedReadableSpan(span, owner, { costUsd: 0.5, priced: false })).toBe(encodeEndedSpan(fromReadableSpan(span), owner, { costUsd: 0.5, priced: false }));
+    }
+    expect(ended.map((s) => s.events.length + s.links.length)).toEqual([2, 0, 0]);
   });
 });

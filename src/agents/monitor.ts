@@ -1,5 +1,5 @@
-import { context, INVALID_SPAN_CONTEXT, metrics, propagation, SpanKind, trace, type Attributes, type Tracer, type TracerProvider } from '@opentelemetry/api';
-import type { MeterProvider } from '@opentelemetry/api';
+import { context, createNoopMeter, INVALID_SPAN_CONTEXT, metrics, propagation, SpanKind, trace, type Attributes, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import type { Meter, MeterProvider } from '@opentelemetry/api';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider as SdkMeterProvider, type IMetricReader } from '@opentelemetry/sdk-metrics';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -105,6 +105,14 @@ export function newAgentId(type: string): string {
   return `${slug(type)}-${randomBytes(6).toString('hex')}`;
 }
 
+
+const NOOP_METER_CLASS = createNoopMeter().constructor;
+
+/** The API's no-op meter: what `metrics.getMeterProvider()` gives while no provider is registered. */
+function isNoopMeter(meter: Meter): boolean {
+  return meter.constructor === NOOP_METER_CLASS;
+}
+
 /**
  * What every global Monitor of a process shares: one tracer provider, one meter provider, one
  * SQLite writer, one set of exporters and one service name. Kept on globalThis, because the
@@ -176,6 +184,7 @@ function buildShared(options: MonitorOptions, db: string | false, pricing: Prici
     tracerProvider = options.tracerProvider;
   } else {
     const conversion = new SpanConversion(price);
+    const meter = meterProvider.getMeter('agentloupe');
     sqlite = db === false ? undefined : new SqliteSpanProcessor({ path: db, price, conversion });
     const exporters = traceExportersFromEnv(process.env, options.defaultTracesExporter);
     gates.push(...exporters.gates);
@@ -183,7 +192,9 @@ function buildShared(options: MonitorOptions, db: string | false, pricing: Prici
       resource,
       spanProcessors: [
         ...(sqlite ? [sqlite] : []),
-        new MetricsSpanProcessor(meterProvider.getMeter('agentloupe'), price, conversion),
+        // With no meter provider anywhere the instruments are no-ops for good (the API has no proxy
+        // for metrics): building their attribute sets per span would cost the agent's thread for nothing.
+        ...(isNoopMeter(meter) ? [] : [new MetricsSpanProcessor(meter, price, conversion)]),
         ...exporters.processors,
         ...(options.spanProcessors ?? []),
       ],

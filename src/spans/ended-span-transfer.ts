@@ -9,6 +9,8 @@
  * Fields are separated by U+0001, which JSON text never contains unescaped; every free-form field
  * is JSON-encoded, ids are hex, numbers are decimal.
  */
+import type { HrTime } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { ResolvedOwner } from './span-ops.js';
 import type { Attributes, SpanData, SpanEventData, SpanLinkData } from './span-data.js';
 import { resourceJson, toJson } from './mapping.js';
@@ -32,6 +34,34 @@ export function encodeEndedSpan(span: SpanData, owner: ResolvedOwner, cost: Sett
     `${SEP}${toJson(span.attributes)}${SEP}${span.events.length === 0 ? '' : toJson(span.events)}${SEP}${span.links.length === 0 ? '' : toJson(span.links)}` +
     `${SEP}${resourceJson(span.resource)}${SEP}${jsonOrNull(span.scopeName)}${SEP}${jsonOrNull(owner.agentId)}${SEP}${jsonOrNull(owner.parentAgentId)}` +
     `${SEP}${owner.statusEventsSeen ?? 0}${SEP}${owner.agentLive ? 1 : 0}${SEP}${cost === null ? '' : cost.costUsd}${SEP}${cost?.priced ? 1 : 0}`
+  );
+}
+
+/** Nanoseconds since the epoch as a decimal string, without BigInt arithmetic. */
+function hrNs(t: HrTime): string {
+  return t[0] === 0 ? String(t[1]) : `${t[0]}${String(t[1]).padStart(9, '0')}`;
+}
+
+function hrEvents(span: ReadableSpan): string {
+  return toJson(span.events.map((e) => ({ name: e.name, timeUnixNano: hrNs(e.time), attributes: e.attributes ?? {} })));
+}
+
+function hrLinks(span: ReadableSpan): string {
+  return toJson(span.links.map((l) => ({ traceId: l.context.traceId, spanId: l.context.spanId, attributes: l.attributes ?? {} })));
+}
+
+/**
+ * The same string straight from an ended SDK span, with no SpanData made on the way: what the
+ * in-process processor hands over (see readable-span.ts for the field meanings).
+ */
+export function encodeEndedReadableSpan(span: ReadableSpan, owner: ResolvedOwner, cost: SettledCost | null): string {
+  const ctx = span.spanContext();
+  return (
+    `${ctx.traceId}${SEP}${ctx.spanId}${SEP}${span.parentSpanContext?.spanId ?? ''}${SEP}${JSON.stringify(span.name)}${SEP}${span.kind}` +
+    `${SEP}${hrNs(span.startTime)}${SEP}${hrNs(span.endTime)}${SEP}${span.status.code}${SEP}${jsonOrNull(span.status.message)}` +
+    `${SEP}${toJson(span.attributes)}${SEP}${span.events.length === 0 ? '' : hrEvents(span)}${SEP}${span.links.length === 0 ? '' : hrLinks(span)}` +
+    `${SEP}${resourceJson(span.resource.attributes as Attributes)}${SEP}${jsonOrNull(span.instrumentationScope.name)}${SEP}${jsonOrNull(owner.agentId)}` +
+    `${SEP}${jsonOrNull(owner.parentAgentId)}${SEP}${owner.statusEventsSeen ?? 0}${SEP}${owner.agentLive ? 1 : 0}${SEP}${cost === null ? '' : cost.costUsd}${SEP}${cost?.priced ? 1 : 0}`
   );
 }
 

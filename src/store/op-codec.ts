@@ -99,7 +99,12 @@ export function encodeOp(op: WriteOp, out: EncodedOps): void {
 
 /** Appends one ended span, to be mapped to its ops by the writer. */
 export function encodeEnded(span: SpanData, owner: ResolvedOwner, cost: SettledCost | null, out: EncodedOps): void {
-  out.push(Code.EndedSpan, encodeEndedSpan(span, owner, cost));
+  pushEnded(encodeEndedSpan(span, owner, cost), out);
+}
+
+/** Appends one ended span already encoded (ended-span-transfer.ts). */
+export function pushEnded(encoded: string, out: EncodedOps): void {
+  out.push(Code.EndedSpan, encoded);
 }
 
 /** The ops of an encoded array, in order. */

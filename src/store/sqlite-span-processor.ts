@@ -5,6 +5,7 @@ import * as A from '../semconv.js';
 import { defaultDbPath, openDatabase, type SqliteDatabase } from './database.js';
 import { agentIdOf, agentRowFromSpan, ownerAgentIdOf, statusChangesFromSpan, type CostFunction } from '../spans/mapping.js';
 import type { ResolvedOwner } from '../spans/span-ops.js';
+import { encodeEndedReadableSpan, type SettledCost } from '../spans/ended-span-transfer.js';
 import { fromReadableSpan } from '../spans/readable-span.js';
 import { SpanConversion } from '../spans/span-conversion.js';
 import type { WriteOp } from '../spans/rows.js';
@@ -142,14 +143,15 @@ export class SqliteSpanProcessor implements SpanProcessor {
   onEnd(span: ReadableSpan): void {
     if (this.closed) return;
     try {
-      const data = this.conversion.ended(span);
-      const tracked = this.owners.get(data.spanId);
-      this.owners.delete(data.spanId);
-      const agentId = tracked ?? ownerAgentIdOf(data);
-      const liveAgent = this.live.get(data.spanId);
+      const spanId = span.spanContext().spanId;
+      const tracked = this.owners.get(spanId);
+      this.owners.delete(spanId);
+      // Own spans were tracked at their start; a span from elsewhere names its run itself, if at all.
+      const agentId = tracked ?? ownerAgentIdOf(this.conversion.ended(span));
+      const liveAgent = this.live.get(spanId);
       if (liveAgent !== undefined) {
-        this.live.delete(data.spanId);
-        this.liveAgentIds.delete(agentIdOf(data));
+        this.live.delete(spanId);
+        this.liveAgentIds.delete(agentIdOf(this.conversion.ended(span)));
       }
       const owner: ResolvedOwner = {
         agentId,
@@ -157,11 +159,14 @@ export class SqliteSpanProcessor implements SpanProcessor {
         statusEventsSeen: liveAgent?.seenEvents ?? 0,
         agentLive: agentId !== undefined && this.liveAgentIds.has(agentId),
       };
-      // The row's price is settled here, where the price table is (and the metrics read it too).
-      const row = this.conversion.telemetry(span);
-      const cost = row === null || row.toolName !== null ? null : { costUsd: row.estimatedCost, priced: !row.unpriced };
+      // The price is settled here, where the price table is; a span that carries its cost needs none.
+      let cost: SettledCost | null = null;
+      if (!Number.isFinite(span.attributes[A.AGENTLOUPE_COST_USD])) {
+        const row = this.conversion.telemetry(span);
+        if (row !== null && row.toolName === null) cost = { costUsd: row.estimatedCost, priced: !row.unpriced };
+      }
       if (this.queue === undefined) this.lost++;
-      else this.queue.pushEnded(data, owner, cost);
+      else this.queue.pushEnded(encodeEndedReadableSpan(span, owner, cost));
     } catch (err) {
       this.report(err as Error, `could not map an ended span: ${(err as Error).message}`);
     }

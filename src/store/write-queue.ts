@@ -23,10 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { warnOnce } from '../log.js';
 import type { WriteOp } from '../spans/rows.js';
-import type { SettledCost } from '../spans/ended-span-transfer.js';
-import type { SpanData } from '../spans/span-data.js';
-import type { ResolvedOwner } from '../spans/span-ops.js';
-import { encodeEnded, encodeOp, type EncodedOps } from './op-codec.js';
+import { encodeOp, pushEnded, type EncodedOps } from './op-codec.js';
 import type { MainMessage, WorkerMessage, WriteWorkerData } from './write-protocol.js';
 
 export interface WriteQueueOptions {
@@ -176,12 +173,13 @@ export class WriteQueue {
   }
 
   /**
-   * Queues an ended span as one op, mapped to its rows by the writer thread: the agent's thread
-   * pays for the hand-over only. False when it does not fit (counted as dropped).
+   * Queues an ended span (encoded by ended-span-transfer.ts) as one op, mapped to its rows by the
+   * writer thread: the agent's thread pays for the hand-over only. False when it does not fit
+   * (counted as dropped).
    */
-  pushEnded(span: SpanData, owner: ResolvedOwner, cost: SettledCost | null): boolean {
+  pushEnded(encoded: string): boolean {
     if (!this.admit(1)) return false;
-    encodeEnded(span, owner, cost, this.pending);
+    pushEnded(encoded, this.pending);
     this.added(1);
     return true;
   }
