@@ -3,6 +3,7 @@
 //   npm run bench -- --json       one JSON object (for comparing runs)
 //   npm run bench -- --quick      smaller sizes, for a smoke run
 //   npm run bench -- core         only bench/core.bench.mjs
+//   npm run bench -- instructions main-thread instructions under valgrind (slow; only when named)
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -18,10 +19,12 @@ if (!existsSync(join(here, '..', 'dist', 'src', 'index.js'))) {
   process.exit(1);
 }
 
-const files = readdirSync(here)
-  .filter((f) => f.endsWith('.bench.mjs'))
-  .filter((f) => only.length === 0 || only.includes(f.replace(/\.bench\.mjs$/, '')))
-  .sort();
+// Benches that export `onlyWhenNamed` (slow ones) run only when named on the command line.
+const files = [];
+for (const f of readdirSync(here).filter((f) => f.endsWith('.bench.mjs')).sort()) {
+  const name = f.replace(/\.bench\.mjs$/, '');
+  if (only.length > 0 ? only.includes(name) : !(await import(pathToFileURL(join(here, f)).href)).onlyWhenNamed) files.push(f);
+}
 if (files.length === 0) {
   console.error(`bench: nothing to run (have: ${readdirSync(here).filter((f) => f.endsWith('.bench.mjs')).join(', ')})`);
   process.exit(2);
