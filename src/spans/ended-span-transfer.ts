@@ -1,13 +1,13 @@
 /**
- * An ended span as the agent's thread hands it to the writer thread: one string in the write
- * batch's flat array (op-codec.ts). The agent's thread only resolves the owner, serialises the
- * attributes once (the `spans` row stores that very JSON) and joins the fields; the mapping to rows
- * (endedSpanOps) runs in the writer thread. Structured clone pays per value far more than per
- * byte, so one string per span is what keeps a recorded model call near the cost of a bare OTel
- * span on the agent's thread.
+ * An ended span as the agent's thread hands it to the writer thread: one string and the span's
+ * attributes object, side by side in the write batch's flat array (op-codec.ts). The agent's
+ * thread only resolves the owner and joins the fields; the mapping to rows (endedSpanOps) and the
+ * attributes' JSON are made in the writer thread. Structured clone pays per value far more than
+ * per byte, hence one string for the many small fields; the attributes object itself clones
+ * faster than JSON.stringify makes its text (1.1 against 1.8 µs per span, measured).
  *
  * Fields are separated by U+0001, which JSON text never contains unescaped; every free-form field
- * is JSON-encoded, ids are hex, numbers are decimal.
+ * is JSON-encoded, ids are hex, numbers are decimal. Field 9 (once the attributes) stays empty.
  */
 import type { HrTime } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -26,12 +26,12 @@ const FIELDS = 20;
 
 const jsonOrNull = (v: string | undefined): string => (v === undefined ? 'null' : JSON.stringify(v));
 
-/** One ended span, its owner and its settled cost (null: none) as one string. */
+/** One ended span, its owner and its settled cost (null: none) as one string; its attributes travel beside it. */
 export function encodeEndedSpan(span: SpanData, owner: ResolvedOwner, cost: SettledCost | null): string {
   return (
     `${span.traceId}${SEP}${span.spanId}${SEP}${span.parentSpanId ?? ''}${SEP}${JSON.stringify(span.name)}${SEP}${span.kind}` +
     `${SEP}${span.startTimeUnixNano}${SEP}${span.endTimeUnixNano ?? ''}${SEP}${span.statusCode}${SEP}${jsonOrNull(span.statusMessage)}` +
-    `${SEP}${toJson(span.attributes)}${SEP}${span.events.length === 0 ? '' : toJson(span.events)}${SEP}${span.links.length === 0 ? '' : toJson(span.links)}` +
+    `${SEP}${SEP}${span.events.length === 0 ? '' : toJson(span.events)}${SEP}${span.links.length === 0 ? '' : toJson(span.links)}` +
     `${SEP}${resourceJson(span.resource)}${SEP}${jsonOrNull(span.scopeName)}${SEP}${jsonOrNull(owner.agentId)}${SEP}${jsonOrNull(owner.parentAgentId)}` +
     `${SEP}${owner.statusEventsSeen ?? 0}${SEP}${owner.agentLive ? 1 : 0}${SEP}${cost === null ? '' : cost.costUsd}${SEP}${cost?.priced ? 1 : 0}`
   );
@@ -59,7 +59,7 @@ export function encodeEndedReadableSpan(span: ReadableSpan, owner: ResolvedOwner
   return (
     `${ctx.traceId}${SEP}${ctx.spanId}${SEP}${span.parentSpanContext?.spanId ?? ''}${SEP}${JSON.stringify(span.name)}${SEP}${span.kind}` +
     `${SEP}${hrNs(span.startTime)}${SEP}${hrNs(span.endTime)}${SEP}${span.status.code}${SEP}${jsonOrNull(span.status.message)}` +
-    `${SEP}${toJson(span.attributes)}${SEP}${span.events.length === 0 ? '' : hrEvents(span)}${SEP}${span.links.length === 0 ? '' : hrLinks(span)}` +
+    `${SEP}${SEP}${span.events.length === 0 ? '' : hrEvents(span)}${SEP}${span.links.length === 0 ? '' : hrLinks(span)}` +
     `${SEP}${resourceJson(span.resource.attributes as Attributes)}${SEP}${jsonOrNull(span.instrumentationScope.name)}${SEP}${jsonOrNull(owner.agentId)}` +
     `${SEP}${jsonOrNull(owner.parentAgentId)}${SEP}${owner.statusEventsSeen ?? 0}${SEP}${owner.agentLive ? 1 : 0}${SEP}${cost === null ? '' : cost.costUsd}${SEP}${cost?.priced ? 1 : 0}`
   );
@@ -69,7 +69,7 @@ export interface DecodedEndedSpan {
   span: SpanData;
   owner: ResolvedOwner;
   cost: SettledCost | null;
-  /** The JSON the agent's thread made of the attributes, stored as is. */
+  /** The attributes' JSON, made here once for the `spans` row. */
   attributesJson: string;
 }
 
@@ -93,11 +93,12 @@ interface EventJson {
   attributes: Attributes;
 }
 
-/** Reads one string made by encodeEndedSpan; throws on one that is not. */
-export function decodeEndedSpan(text: string): DecodedEndedSpan {
+/** Reads one string made by encodeEndedSpan, with the attributes that travelled beside it; throws on one that is not. */
+export function decodeEndedSpan(text: string, attributes: Attributes): DecodedEndedSpan {
+  if (attributes === null || typeof attributes !== 'object') throw new Error('malformed span hand-over (no attributes)');
   const f = text.split(SEP);
   if (f.length !== FIELDS) throw new Error(`malformed span hand-over (${f.length} fields, expected ${FIELDS})`);
-  const attributesJson = f[9]!;
+  const attributesJson = toJson(attributes);
   const span: SpanData = {
     traceId: f[0]!,
     spanId: f[1]!,
@@ -105,7 +106,7 @@ export function decodeEndedSpan(text: string): DecodedEndedSpan {
     kind: Number(f[4]),
     startTimeUnixNano: BigInt(f[5]!),
     statusCode: Number(f[7]),
-    attributes: JSON.parse(attributesJson) as Attributes,
+    attributes,
     events: f[10] === '' ? [] : (JSON.parse(f[10]!) as EventJson[]).map((e): SpanEventData => ({ name: e.name, timeUnixNano: BigInt(e.timeUnixNano), attributes: e.attributes })),
     links: f[11] === '' ? [] : (JSON.parse(f[11]!) as SpanLinkData[]),
     resource: resourceOf(f[12]!),

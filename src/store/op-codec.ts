@@ -6,7 +6,7 @@
 import { decodeEndedSpan, encodeEndedSpan, type SettledCost } from '../spans/ended-span-transfer.js';
 import type { CostFunction } from '../spans/mapping.js';
 import type { AgentRow, CallPair, SessionEventRow, SpanRow, TelemetryRow, WriteOp } from '../spans/rows.js';
-import type { SpanData } from '../spans/span-data.js';
+import type { Attributes, SpanData } from '../spans/span-data.js';
 import { endedSpanOps, type ResolvedOwner } from '../spans/span-ops.js';
 
 const AGENT_KEYS = [
@@ -99,12 +99,12 @@ export function encodeOp(op: WriteOp, out: EncodedOps): void {
 
 /** Appends one ended span, to be mapped to its ops by the writer. */
 export function encodeEnded(span: SpanData, owner: ResolvedOwner, cost: SettledCost | null, out: EncodedOps): void {
-  pushEnded(encodeEndedSpan(span, owner, cost), out);
+  pushEnded(encodeEndedSpan(span, owner, cost), span.attributes, out);
 }
 
-/** Appends one ended span already encoded (ended-span-transfer.ts). */
-export function pushEnded(encoded: string, out: EncodedOps): void {
-  out.push(Code.EndedSpan, encoded);
+/** Appends one ended span already encoded (ended-span-transfer.ts) and its attributes. */
+export function pushEnded(encoded: string, attributes: Readonly<Attributes>, out: EncodedOps): void {
+  out.push(Code.EndedSpan, encoded, attributes);
 }
 
 /** The ops of an encoded array, in order. */
@@ -125,9 +125,10 @@ export function decodeUnits(data: EncodedOps, out: WriteOp[][], unmapped?: (unit
     const code = data[i++] as Code;
     if (code === Code.EndedSpan) {
       const text = data[i++] as string;
+      const attributes = data[i++] as Attributes;
       let ops: WriteOp[] = [];
       try {
-        const ended = decodeEndedSpan(text);
+        const ended = decodeEndedSpan(text, attributes);
         const cost = ended.cost;
         const price: CostFunction | undefined = cost === null ? undefined : () => cost;
         endedSpanOps(ended.span, ended.owner, price, ops, undefined, ended.attributesJson);

@@ -6,6 +6,7 @@ import { defaultDbPath, openDatabase, type SqliteDatabase } from './database.js'
 import { agentIdOf, agentRowFromSpan, ownerAgentIdOf, statusChangesFromSpan, type CostFunction } from '../spans/mapping.js';
 import type { ResolvedOwner } from '../spans/span-ops.js';
 import { encodeEndedReadableSpan, type SettledCost } from '../spans/ended-span-transfer.js';
+import type { Attributes } from '../spans/span-data.js';
 import { fromReadableSpan } from '../spans/readable-span.js';
 import { SpanConversion } from '../spans/span-conversion.js';
 import type { WriteOp } from '../spans/rows.js';
@@ -166,7 +167,7 @@ export class SqliteSpanProcessor implements SpanProcessor {
         if (row !== null && row.toolName === null) cost = { costUsd: row.estimatedCost, priced: !row.unpriced };
       }
       if (this.queue === undefined) this.lost++;
-      else this.queue.pushEnded(encodeEndedReadableSpan(span, owner, cost));
+      else this.queue.pushEnded(encodeEndedReadableSpan(span, owner, cost), span.attributes as Attributes);
     } catch (err) {
       this.report(err as Error, `could not map an ended span: ${(err as Error).message}`);
     }

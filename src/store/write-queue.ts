@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { warnOnce } from '../log.js';
 import type { WriteOp } from '../spans/rows.js';
+import type { Attributes } from '../spans/span-data.js';
 import { encodeOp, pushEnded, type EncodedOps } from './op-codec.js';
 import type { MainMessage, WorkerMessage, WriteWorkerData } from './write-protocol.js';
 
@@ -177,9 +178,9 @@ export class WriteQueue {
    * writer thread: the agent's thread pays for the hand-over only. False when it does not fit
    * (counted as dropped).
    */
-  pushEnded(encoded: string): boolean {
+  pushEnded(encoded: string, attributes: Readonly<Attributes>): boolean {
     if (!this.admit(1)) return false;
-    pushEnded(encoded, this.pending);
+    pushEnded(encoded, attributes, this.pending);
     this.added(1);
     return true;
   }
