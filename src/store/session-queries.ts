@@ -5,6 +5,7 @@
  * are in src/collector/coding-agent-turns.ts). Placing events here, not at write time, keeps
  * that right when a prompt's events arrive in a different order across export requests.
  */
+import type { TokenUsage } from '../telemetry/types.js';
 import type { SqliteDatabase } from './database.js';
 
 /** Rows of each kind read for one session at most; a bigger session is cut (and says so). */
@@ -16,7 +17,8 @@ export interface TurnTool {
   errors: number;
 }
 
-export interface SessionTurn {
+/** A turn's tokens are TokenUsage's fields, summed over its calls. */
+export interface SessionTurn extends Omit<TokenUsage, 'cacheCreation1hTokens'> {
   /** 1-based, in time order. */
   index: number;
   /** The tool's id for the prompt; null when the turn was found by time. */
@@ -31,12 +33,6 @@ export interface SessionTurn {
   /** As the tool reported it; the text is never stored. */
   promptLength: number | null;
   calls: number;
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheCreationTokens: number;
-  reasoningTokens: number;
-  totalTokens: number;
   /** Sum over priced calls; `unpricedCalls` had no known price (not $0). */
   costUsd: number;
   unpricedCalls: number;
