@@ -27,10 +27,12 @@ interface ChartProps {
   height?: number;
   yFormat?: (v: number) => string;
   testid?: string;
+  /** Time charts: seconds per bucket. The axis reaches half a bucket past the first and last, so one bucket alone still gets a sensible axis (uPlot's own range for a single instant spans years). */
+  step?: number;
 }
 
 /** Draws into `el`; returns what removes the chart again. */
-function draw(uPlot: UPlotClass, el: HTMLElement, { x, series, labels, height = 220, yFormat }: ChartProps): () => void {
+function draw(uPlot: UPlotClass, el: HTMLElement, { x, series, labels, height = 220, yFormat, step }: ChartProps): () => void {
   const text = cssVar('--muted', '#666');
   const grid = cssVar('--grid', 'rgba(128,128,128,0.15)');
   const axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
@@ -40,7 +42,13 @@ function draw(uPlot: UPlotClass, el: HTMLElement, { x, series, labels, height = 
     height,
     legend: { show: true },
     cursor: { drag: { x: false, y: false } },
-    scales: { x: labels ? { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] } : { time: true } },
+    scales: {
+      x: labels
+        ? { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] }
+        : step !== undefined
+          ? { time: true, auto: false, range: [x[0]! - step / 2, x[x.length - 1]! + step / 2] as uPlot.Range.MinMax }
+          : { time: true },
+    },
     axes: [
       labels
         ? { ...axis, values: (_u, splits) => splits.map((s) => (Number.isInteger(s) ? (labels[s] ?? '') : '')), splits: () => labels.map((_l, i) => i), rotate: 0 }
@@ -86,7 +94,7 @@ export function Chart(props: ChartProps) {
       live = false;
       undo?.();
     };
-  }, [JSON.stringify([x, series.map((s) => [s.label, s.values]), labels])]);
+  }, [JSON.stringify([x, series.map((s) => [s.label, s.values]), labels, props.step])]);
   if (x.length === 0) return <p class="muted chart-empty">no data in this range</p>;
   return <div class="chart" ref={box} data-testid={testid} />;
 }

@@ -56,6 +56,7 @@ export function CostPage({ loc }: { loc: Location }) {
               testid="chart-cost-groups"
               x={by === 'day' ? chartRows.map((r) => Date.parse(`${r.key}T00:00:00Z`) / 1000) : chartRows.map((_r, i) => i)}
               labels={by === 'day' ? undefined : chartRows.map((r) => r.key ?? '(none)')}
+              step={by === 'day' ? 86_400 : undefined}
               yFormat={(v) => usd(v)}
               series={[{ label: 'cost', color: '#76b7b2', bars: true, values: chartRows.map((r) => r.costUsd), format: (v) => usd(v) }]}
             />

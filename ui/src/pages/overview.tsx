@@ -78,6 +78,7 @@ export function OverviewPage({ loc }: { loc: Location }) {
             <Chart
               testid="chart-tokens"
               x={x}
+              step={tl.data?.bucket === 'day' ? 86_400 : 3_600}
               yFormat={(v) => tokens(v)}
               series={[
                 { label: 'input', color: TOKEN_COLORS.input, values: points.map((p) => p.inputTokens), format: tokens },
@@ -93,6 +94,7 @@ export function OverviewPage({ loc }: { loc: Location }) {
           <Chart
             testid="chart-cost"
             x={x}
+            step={tl.data?.bucket === 'day' ? 86_400 : 3_600}
             yFormat={(v) => usd(v)}
             series={[{ label: 'cost', color: '#76b7b2', bars: true, values: points.map((p) => p.costUsd), format: (v) => usd(v) }]}
           />
