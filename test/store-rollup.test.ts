@@ -9,19 +9,8 @@ import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/schema.js';
 import type { WriteOp } from '../src/spans/rows.js';
 import { SqliteWriter } from '../src/store/writer.js';
 import { agentRow, telemetryRow } from './cli-fixture.js';
-import { tempDir } from './helpers.js';
+import { rng, tempDir } from './helpers.js';
 
-/** A deterministic PRNG, so a failure reproduces. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const GROUPS: SummaryGroup[] = ['model', 'provider', 'agent', 'type', 'plan', 'day'];
 // 2026-05-28 00:00:00 UTC, a whole day; the data spans about two days from here.

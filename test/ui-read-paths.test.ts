@@ -1,3 +1,4 @@
+import { rng } from './helpers.js';
 // The faster read paths behind the UI's overview, runs and health pages, checked against the
 // plain queries they replaced on one generated database: the runs page (picked over `agents`,
 // joined after), listAgents with a limit, the zombie count, and the duration percentiles (exact
@@ -21,17 +22,6 @@ let dir: string;
 let db: SqliteDatabase;
 let store: MonitoringStore;
 
-/** Deterministic PRNG, so a failure reproduces. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'agentloupe-read-paths-'));
