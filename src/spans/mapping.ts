@@ -377,8 +377,7 @@ export function toJson(value: unknown): string {
   }
 }
 
-/** `attributesJson`: the attributes already serialised (by the agent's thread, see ended-span-transfer.ts). */
-export function spanRowFromSpan(span: SpanData, agentId: string | null, attributesJson?: string): SpanRow {
+export function spanRowFromSpan(span: SpanData, agentId: string | null): SpanRow {
   const end = span.endTimeUnixNano ?? span.startTimeUnixNano;
   return {
     traceId: span.traceId,
@@ -394,7 +393,7 @@ export function spanRowFromSpan(span: SpanData, agentId: string | null, attribut
     serviceName: serviceNameOf(span),
     scopeName: span.scopeName ?? null,
     agentId,
-    attributes: attributesJson ?? toJson(span.attributes),
+    attributes: toJson(span.attributes),
     events: span.events.length === 0 ? '[]' : toJson(span.events),
     links: span.links.length === 0 ? '[]' : toJson(span.links),
     resource: resourceJson(span.resource),

@@ -41,7 +41,7 @@ export interface ResolvedOwner {
  * Appends the ordered write operations for one ended span to `out`; returns the agent run that
  * owns the span (the span's own run for an agent span), or undefined when none does.
  * `telemetry`, when given, is the span's already-mapped telemetry row (see SpanConversion); its
- * agent id is set here. `attributesJson`, when given, is the span's attributes already serialised.
+ * agent id is set here.
  */
 export function endedSpanOps(
   span: SpanData,
@@ -49,7 +49,6 @@ export function endedSpanOps(
   price: CostFunction | undefined,
   out: WriteOp[],
   telemetry?: TelemetryRow | null,
-  attributesJson?: string,
 ): string | undefined {
   if (isAgentSpan(span)) {
     const row = agentRowFromSpan(span, owner.parentAgentId);
@@ -64,7 +63,7 @@ export function endedSpanOps(
     } else if (!owner.reown) {
       out.push({ kind: 'agentStart', row });
     }
-    out.push({ kind: 'span', row: spanRowFromSpan(span, row.id, attributesJson) });
+    out.push({ kind: 'span', row: spanRowFromSpan(span, row.id) });
     return row.id;
   }
   const agentId = owner.agentId;
@@ -80,6 +79,6 @@ export function endedSpanOps(
     row.agentId = rowAgent!;
     out.push({ kind: 'telemetry', row, dedupe: owner.dedupe ?? false, agentLive: owner.agentLive ?? false });
   }
-  out.push({ kind: 'span', row: spanRowFromSpan(span, rowAgent, attributesJson) });
+  out.push({ kind: 'span', row: spanRowFromSpan(span, rowAgent) });
   return agentId;
 }

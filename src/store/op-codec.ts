@@ -99,11 +99,11 @@ export function encodeOp(op: WriteOp, out: EncodedOps): void {
 
 /** Appends one ended span, to be mapped to its ops by the writer. */
 export function encodeEnded(span: SpanData, owner: ResolvedOwner, cost: SettledCost | null, out: EncodedOps): void {
-  pushEnded(encodeEndedSpan(span, owner, cost), span.attributes, out);
+  appendEnded(encodeEndedSpan(span, owner, cost), span.attributes, out);
 }
 
 /** Appends one ended span already encoded (ended-span-transfer.ts) and its attributes. */
-export function pushEnded(encoded: string, attributes: Readonly<Attributes>, out: EncodedOps): void {
+export function appendEnded(encoded: string, attributes: Readonly<Attributes>, out: EncodedOps): void {
   out.push(Code.EndedSpan, encoded, attributes);
 }
 
@@ -131,7 +131,7 @@ export function decodeUnits(data: EncodedOps, out: WriteOp[][], unmapped?: (unit
         const ended = decodeEndedSpan(text, attributes);
         const cost = ended.cost;
         const price: CostFunction | undefined = cost === null ? undefined : () => cost;
-        endedSpanOps(ended.span, ended.owner, price, ops, undefined, ended.attributesJson);
+        endedSpanOps(ended.span, ended.owner, price, ops);
       } catch (err) {
         ops = [];
         unmapped?.(ops, err as Error);

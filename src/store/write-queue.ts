@@ -24,7 +24,7 @@ import { Worker } from 'node:worker_threads';
 import { warnOnce } from '../log.js';
 import type { WriteOp } from '../spans/rows.js';
 import type { Attributes } from '../spans/span-data.js';
-import { encodeOp, pushEnded, type EncodedOps } from './op-codec.js';
+import { appendEnded, encodeOp, type EncodedOps } from './op-codec.js';
 import type { MainMessage, WorkerMessage, WriteWorkerData } from './write-protocol.js';
 
 export interface WriteQueueOptions {
@@ -180,7 +180,7 @@ export class WriteQueue {
    */
   pushEnded(encoded: string, attributes: Readonly<Attributes>): boolean {
     if (!this.admit(1)) return false;
-    pushEnded(encoded, attributes, this.pending);
+    appendEnded(encoded, attributes, this.pending);
     this.added(1);
     return true;
   }

@@ -158,11 +158,9 @@ export class SqliteWriter {
     this.batch = db.transaction((ops: readonly WriteOp[]) => {
       this.agentCache.clear();
       for (const op of ops) {
-        // Paired calls (coding agents) may move rows between runs: as unsafe to cache across as any other op.
-        const plain = op.kind === 'span' || (op.kind === 'telemetry' && op.pair === undefined);
-        if (!plain) this.agentCache.clear();
         this.applyOne(op);
-        if (!plain) this.agentCache.clear();
+        // Any other op may change runs (paired coding-agent calls move rows between them too).
+        if (op.kind !== 'span' && (op.kind !== 'telemetry' || op.pair !== undefined)) this.agentCache.clear();
       }
     });
   }
