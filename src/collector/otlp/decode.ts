@@ -7,6 +7,9 @@
  * only has to tell the two apart where the encodings really differ, and does so by the runtime
  * type of the value: ids and bytes are Uint8Array in protobuf but hex / base64 strings in JSON;
  * 64-bit integers are Long objects in protobuf but decimal strings or numbers in JSON.
+ * Protobuf trace requests, the collector's hot path, skip protobufjs and this walker: they are
+ * read straight into SpanData by trace-reader.ts, with the same results (test/otlp-trace-reader
+ * compares the two on random and scrambled requests).
  *
  * Error policy: a body that does not parse, or whose containers have the wrong shape (so that
  * nothing inside can even be counted), throws OtlpDecodeError and the HTTP layer answers 400.
@@ -32,67 +35,29 @@ import {
   ExportTraceServiceRequest,
   enumValues,
 } from './proto.js';
+import {
+  apiSpanKind,
+  INT64_MAX,
+  capString,
+  checkSpanTimes,
+  Ctx,
+  DEFAULT_DECODE_LIMITS,
+  intAttribute,
+  InvalidItem,
+  OtlpDecodeError,
+  setAttribute,
+  type DecodeDrops,
+  type DecodedTraces,
+  type DecodeLimits,
+  type DecodeOptions,
+  type DecodeResultBase,
+  type OtlpContentType,
+} from './decode-context.js';
+import { readTraceRequest } from './trace-reader.js';
 
-export type OtlpContentType = 'protobuf' | 'json';
+export { DEFAULT_DECODE_LIMITS, OtlpDecodeError };
+export type { DecodeDrops, DecodedTraces, DecodeLimits, DecodeOptions, OtlpContentType };
 
-/** The body cannot be decoded at all: answer 400 Bad Request. */
-export class OtlpDecodeError extends Error {
-  override readonly name = 'OtlpDecodeError';
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
-
-export interface DecodeLimits {
-  /** Attributes kept per attribute set (span, event, link, resource, data point, log record). */
-  maxAttributes: number;
-  /** UTF-16 code units kept per string value or attribute key. */
-  maxStringLength: number;
-  /** Nesting levels of array / kvlist values; deeper values become null. */
-  maxDepth: number;
-  /** Elements kept per array value or kvlist value. */
-  maxArrayLength: number;
-  maxEventsPerSpan: number;
-  maxLinksPerSpan: number;
-  /** Messages kept in `errors` (the count of rejected items is always exact). */
-  maxErrors: number;
-}
-
-export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({
-  maxAttributes: 1024,
-  maxStringLength: 64 * 1024,
-  maxDepth: 16,
-  maxArrayLength: 1024,
-  maxEventsPerSpan: 1024,
-  maxLinksPerSpan: 1024,
-  maxErrors: 20,
-});
-
-export interface DecodeOptions {
-  limits?: Partial<DecodeLimits>;
-}
-
-/** What the caps removed. Nothing here makes the request fail; it is for counting and logging. */
-export interface DecodeDrops {
-  attributes: number;
-  events: number;
-  links: number;
-  /** Array elements, kvlist entries and too-deep values dropped, plus strings truncated. */
-  values: number;
-}
-
-interface DecodeResultBase {
-  /** Items rejected as invalid: the `rejected_*` count of the partial-success response. */
-  rejected: number;
-  /** Why, for the first `maxErrors` rejections. */
-  errors: string[];
-  dropped: DecodeDrops;
-}
-
-export interface DecodedTraces extends DecodeResultBase {
-  spans: SpanData[];
-}
 
 export type MetricType = 'gauge' | 'sum' | 'histogram' | 'exponential_histogram' | 'summary';
 export type MetricTemporality = 'delta' | 'cumulative' | 'unspecified';
@@ -182,30 +147,12 @@ export interface DecodedLogs extends DecodeResultBase {
 
 type Rec = Record<string, unknown>;
 
-/** One item is invalid; the item is rejected, not the request. */
-class InvalidItem extends Error {}
 
 /** The request's containers have the wrong shape; the whole request is rejected. */
 function shapeError(message: string): OtlpDecodeError {
   return new OtlpDecodeError(`wrong request shape: ${message}`);
 }
 
-class Ctx {
-  readonly limits: DecodeLimits;
-  readonly dropped: DecodeDrops = { attributes: 0, events: 0, links: 0, values: 0 };
-  readonly errors: string[] = [];
-  rejected = 0;
-
-  constructor(options: DecodeOptions | undefined) {
-    this.limits = { ...DEFAULT_DECODE_LIMITS, ...options?.limits };
-  }
-
-  reject(n: number, where: string, err: unknown): void {
-    if (!(err instanceof InvalidItem)) throw err;
-    this.rejected += n;
-    if (this.errors.length < this.limits.maxErrors) this.errors.push(`${where}: ${err.message}`);
-  }
-}
 
 function isRec(v: unknown): v is Rec {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
@@ -264,7 +211,6 @@ function isLongLike(v: unknown): v is LongLike {
 const UINT_RE = /^[0-9]+$/;
 const INT_RE = /^-?[0-9]+$/;
 const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
 const UINT64_MAX = 2n ** 64n - 1n;
 
 /**
@@ -373,15 +319,6 @@ function id(v: unknown, bytes: number, what: string, optional: boolean): string 
 // ---------------------------------------------------------------------------------------------
 // AnyValue / attributes
 
-function capString(s: string, ctx: Ctx): string {
-  const max = ctx.limits.maxStringLength;
-  if (s.length <= max) return s;
-  ctx.dropped.values += 1;
-  // Do not leave half a surrogate pair behind.
-  const code = s.charCodeAt(max - 1);
-  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
-}
-
 /** Bytes become base64 text: AttributeValue has no bytes type, and base64 is what OTLP JSON uses. */
 function bytesToBase64(v: unknown, ctx: Ctx): string {
   const maxBytes = Math.floor((ctx.limits.maxStringLength / 4) * 3);
@@ -396,10 +333,6 @@ function bytesToBase64(v: unknown, ctx: Ctx): string {
   return buf.toString('base64');
 }
 
-/** Safe integers stay numbers; larger int64 values become decimal strings so no digit is lost. */
-function intAttribute(n: bigint): number | string {
-  return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString();
-}
 
 function anyValue(v: unknown, ctx: Ctx, depth: number): AttributeValue {
   const o = optRec(v, 'value');
@@ -436,14 +369,6 @@ function anyValue(v: unknown, ctx: Ctx, depth: number): AttributeValue {
   return null;
 }
 
-function setAttribute(out: Attributes, key: string, value: AttributeValue): void {
-  // A plain assignment to "__proto__" would replace the object's prototype instead of adding a key.
-  if (key === '__proto__') {
-    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
-  } else {
-    out[key] = value;
-  }
-}
 
 function keyValues(items: readonly unknown[], n: number, ctx: Ctx, depth: number): Attributes {
   const out: Attributes = {};
@@ -562,10 +487,6 @@ function parseBody(body: Uint8Array, contentType: OtlpContentType, type: protobu
 const SPAN_KIND_NAMES = enumValues('opentelemetry.proto.trace.v1.Span.SpanKind');
 const STATUS_CODE_NAMES = enumValues('opentelemetry.proto.trace.v1.Status.StatusCode');
 
-/** OTLP SpanKind (UNSPECIFIED=0, INTERNAL=1, ...) -> OTel API SpanKind (INTERNAL=0, ...). */
-function apiSpanKind(otlpKind: number): number {
-  return otlpKind >= 2 && otlpKind <= 5 ? otlpKind - 1 : 0;
-}
 
 function convertSpan(v: unknown, resource: Attributes, sc: Scope, ctx: Ctx): SpanData {
   const s = optRec(v, 'span');
@@ -620,12 +541,7 @@ function convertSpan(v: unknown, resource: Attributes, sc: Scope, ctx: Ctx): Spa
   const statusMessage = status ? str(status.message, 'status.message') : '';
   const end = uint64(s.endTimeUnixNano, 'endTimeUnixNano');
   const start = uint64(s.startTimeUnixNano, 'startTimeUnixNano');
-  // Checked before any row is built, so a bad time rejects the span whole (partial success)
-  // instead of failing its span row after its telemetry row was written.
-  if (start > INT64_MAX || end > INT64_MAX) {
-    throw new InvalidItem(`${start > INT64_MAX ? 'start' : 'end'}TimeUnixNano ${start > INT64_MAX ? start : end} is past 2^63-1 ns (the year 2262); send Unix epoch nanoseconds`);
-  }
-  if (end !== 0n && end < start) throw new InvalidItem(`the span ends (${end}) before it starts (${start}); check the sender's clock or its time units`);
+  checkSpanTimes(start, end);
 
   const span: SpanData = {
     traceId,
@@ -657,6 +573,8 @@ export function decodeTraces(
   contentType: OtlpContentType,
   options?: DecodeOptions,
 ): DecodedTraces {
+  // Protobuf, the collector's hot path, is read straight into SpanData (trace-reader.ts).
+  if (contentType === 'protobuf') return readTraceRequest(body, options);
   const ctx = new Ctx(options);
   const doc = parseBody(body, contentType, ExportTraceServiceRequest);
   const spans: SpanData[] = [];
