@@ -37,7 +37,7 @@ function requestSpans(r) {
       attributes: {
         'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude-sonnet-4-5',
         'gen_ai.usage.input_tokens': 1200 + i, 'gen_ai.usage.output_tokens': 200, 'gen_ai.usage.cache_read.input_tokens': 300,
-        'agentloupe.owner.agent_id': agentId, 'agentloupe.cost.usd': 0.0042,
+        'agentloupe.owner.agent_id': agentId, 'gen_ai.agent.name': 'worker', 'agentloupe.cost.usd': 0.0042,
       },
       events: [], links: [], resource,
     });

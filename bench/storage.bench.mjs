@@ -7,8 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { createMonitor, openDatabase } from '../dist/src/index.js';
+import { SqliteWriter } from '../dist/src/store/writer.js';
 
 const BATCH = 1024;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Attributes a span row need not repeat when its telemetry row holds them. */
 const DERIVABLE = new Set([
@@ -31,7 +33,7 @@ async function makeSpans(n) {
 const ns = (t) => BigInt(t[0]) * 1_000_000_000n + BigInt(t[1]);
 
 /** Calls per second for one layout. */
-function layoutRate(dir, spans, layout) {
+function layoutRate(dir, spans, layout, log) {
   const db = openDatabase(join(dir, `${layout.name.replace(/\W+/g, '-')}-${Math.random()}.db`));
   for (const sql of layout.setup ?? []) db.exec(sql);
   const agentId = 'bench-agent';
@@ -39,9 +41,12 @@ function layoutRate(dir, spans, layout) {
   const insT = db.prepare(`INSERT INTO telemetry (agent_id, timestamp, input_tokens, output_tokens, cached_tokens, cache_creation_tokens, cache_read_tokens,
     total_tokens, estimated_cost, model, provider) VALUES (?, ?, ?, ?, 300, 0, 300, ?, ?, ?, ?)`);
   const insC = db.prepare('INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, duration_ms) VALUES (?, ?, ?, ?, ?)');
+  const insW = layout.wide ? db.prepare(`INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, duration_ms, parent_span_id, name, kind, start_ns, end_ns,
+    status_code, status_message, scope_name, attributes, events, links, resource_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, 'agentloupe', ?, '[]', '[]', 1)`) : undefined;
   const insS = db.prepare(`INSERT OR REPLACE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, duration_ns, service_name, scope_name,
     agent_id, attributes, resource) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const resource = JSON.stringify(spans[0].resource.attributes);
+  if (layout.name.startsWith('today: ')) log(`resource JSON ${resource.length} bytes, attributes JSON ${JSON.stringify(spans[0].attributes).length} bytes`);
   const batch = db.transaction((rows) => {
     for (const s of rows) {
       const a = s.attributes;
@@ -52,6 +57,12 @@ function layoutRate(dir, spans, layout) {
           a['gen_ai.usage.input_tokens'] + a['gen_ai.usage.output_tokens'], a['agentloupe.cost.usd'], a['gen_ai.response.model'], a['gen_ai.provider.name']).lastInsertRowid;
       }
       if (layout.calls) insC.run(telemetryId, ctx.traceId, ctx.spanId, 'chat', 5);
+      if (layout.wide) {
+        const rest = {};
+        for (const k in a) if (!DERIVABLE.has(k)) rest[k] = a[k];
+        insW.run(telemetryId, ctx.traceId, ctx.spanId, 'chat', 5, s.parentSpanContext?.spanId ?? null, s.name, s.kind, ns(s.startTime), ns(s.endTime),
+          JSON.stringify(layout.wide === 'full' ? a : rest));
+      }
       if (layout.spans) {
         const start = ns(s.startTime);
         const end = ns(s.endTime);
@@ -61,7 +72,7 @@ function layoutRate(dir, spans, layout) {
           for (const k in a) if (!DERIVABLE.has(k)) attrs[k] = a[k];
         }
         insS.run(ctx.traceId, ctx.spanId, s.parentSpanContext?.spanId ?? null, s.name, s.kind, start, end, end - start, 'bench', 'agentloupe', agentId,
-          JSON.stringify(attrs), layout.spans === 'rest' ? '{}' : resource);
+          JSON.stringify(attrs), layout.spans === 'rest' || layout.noResource ? '{}' : resource);
       }
     }
   });
@@ -70,6 +81,23 @@ function layoutRate(dir, spans, layout) {
   const seconds = (performance.now() - t0) / 1000;
   db.close();
   return spans.length / seconds;
+}
+
+const runRow = (id) => ({
+  id, parentId: null, planId: null, agentType: 'worker', status: 'running', processId: null, startTime: 1_760_000_000, endTime: null, exitCode: null,
+  errorMessage: null, logFile: null, name: 'worker', category: null, traceId: null, spanId: null, serviceName: null, startNs: null, endNs: null,
+});
+
+/** Agent run starts per second through the writer, one per transaction, into a database already holding `stored` root runs. */
+function agentStartRate(dir, stored, n) {
+  const db = openDatabase(join(dir, `starts-${stored}-${Math.random()}.db`));
+  const writer = new SqliteWriter(db);
+  for (let i = 0; i < stored; i += 1000) writer.apply(Array.from({ length: Math.min(1000, stored - i) }, (_, k) => ({ kind: 'agentStart', row: runRow(`old-${i + k}`) })));
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) writer.apply([{ kind: 'agentStart', row: runRow(`new-${i}`) }]);
+  const rate = n / ((performance.now() - t0) / 1000);
+  db.close();
+  return rate;
 }
 
 const LAYOUTS = [
@@ -82,9 +110,37 @@ const LAYOUTS = [
   { name: 'today, spans without its unique (trace_id, span_id) index', telemetry: true, calls: true, spans: 'full', setup: ['DROP INDEX idx_spans_id'] },
   { name: 'today, 64 MiB page cache (cache_size)', telemetry: true, calls: true, spans: 'full', setup: ['PRAGMA cache_size = -65536'] },
   { name: 'today, telemetry_calls without its span_id index', telemetry: true, calls: true, spans: 'full', setup: ['DROP INDEX idx_telemetry_calls_span'] },
+  { name: 'today, span row with resource interned (stored once, not per span)', telemetry: true, calls: true, spans: 'full', noResource: true },
+  { name: 'today again (order check)', telemetry: true, calls: true, spans: 'full' },
   { name: 'telemetry + calls + span row without what telemetry holds', telemetry: true, calls: true, spans: 'rest' },
   { name: 'telemetry + full span row (no telemetry_calls)', telemetry: true, calls: false, spans: 'full' },
   { name: 'full span row only', telemetry: false, calls: false, spans: 'full' },
+  {
+    name: 'telemetry + telemetry_calls widened with the span remainder (no span row)', telemetry: true, wide: true, spans: false,
+    setup: ['ALTER TABLE telemetry_calls ADD COLUMN parent_span_id TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN name TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN kind INTEGER',
+      'ALTER TABLE telemetry_calls ADD COLUMN start_ns INTEGER', 'ALTER TABLE telemetry_calls ADD COLUMN end_ns INTEGER', 'ALTER TABLE telemetry_calls ADD COLUMN status_code INTEGER',
+      'ALTER TABLE telemetry_calls ADD COLUMN status_message TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN scope_name TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN attributes TEXT',
+      'ALTER TABLE telemetry_calls ADD COLUMN events TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN links TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN resource_id INTEGER'],
+  },
+  {
+    name: 'the same, plus an index on start_ns',
+    telemetry: true, wide: true, spans: false,
+    setup: ['ALTER TABLE telemetry_calls ADD COLUMN parent_span_id TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN name TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN kind INTEGER',
+      'ALTER TABLE telemetry_calls ADD COLUMN start_ns INTEGER', 'ALTER TABLE telemetry_calls ADD COLUMN end_ns INTEGER', 'ALTER TABLE telemetry_calls ADD COLUMN status_code INTEGER',
+      'ALTER TABLE telemetry_calls ADD COLUMN status_message TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN scope_name TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN attributes TEXT',
+      'ALTER TABLE telemetry_calls ADD COLUMN events TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN links TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN resource_id INTEGER',
+      'CREATE INDEX idx_tc_start ON telemetry_calls(start_ns)'],
+  },
+  {
+    name: 'whole span in telemetry_calls (full attributes; indexes (trace_id, span_id), start_ns, (scope, name))',
+    telemetry: true, wide: 'full', spans: false,
+    setup: ['ALTER TABLE telemetry_calls ADD COLUMN parent_span_id TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN name TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN kind INTEGER',
+      'ALTER TABLE telemetry_calls ADD COLUMN start_ns INTEGER', 'ALTER TABLE telemetry_calls ADD COLUMN end_ns INTEGER', 'ALTER TABLE telemetry_calls ADD COLUMN status_code INTEGER',
+      'ALTER TABLE telemetry_calls ADD COLUMN status_message TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN scope_name TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN attributes TEXT',
+      'ALTER TABLE telemetry_calls ADD COLUMN events TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN links TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN resource_id INTEGER',
+      'DROP INDEX idx_telemetry_calls_span', 'CREATE INDEX idx_tc_id ON telemetry_calls(trace_id, span_id)',
+      'CREATE INDEX idx_tc_start ON telemetry_calls(start_ns)', 'CREATE INDEX idx_tc_name ON telemetry_calls(scope_name, name)'],
+  },
   { name: 'telemetry + telemetry_calls (no span row)', telemetry: true, calls: true, spans: false },
   { name: 'telemetry only', telemetry: true, calls: false, spans: false },
 ];
@@ -97,14 +153,20 @@ export default async function storage({ quick, log }) {
     log(`${LAYOUTS.length} layouts, ${n} model calls each, ${reps} interleaved rounds`);
     const spans = await makeSpans(n);
     const rates = LAYOUTS.map(() => []);
-    for (let r = 0; r < reps; r++) LAYOUTS.forEach((l, i) => rates[i].push(layoutRate(dir, spans, l)));
-    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    for (let r = 0; r < reps; r++) LAYOUTS.forEach((l, i) => rates[i].push(layoutRate(dir, spans, l, r === 0 ? log : () => {})));
     const base = median(rates[0]);
     const results = {};
     LAYOUTS.forEach((l, i) => {
       results[`calls/s, ${l.name}`] = Math.round(median(rates[i]));
       if (i > 0) results[`  ratio to today, ${l.name}`] = Number((median(rates[i]) / base).toFixed(2));
     });
+    // An agent run's start must not cost more as runs pile up (it once walked every root run).
+    const starts = quick ? 200 : 1000;
+    const small = median([0, 1, 2].map(() => agentStartRate(dir, 100, starts)));
+    const large = median([0, 1, 2].map(() => agentStartRate(dir, quick ? 5_000 : 50_000, starts)));
+    results['agent run starts/s, 100 runs stored'] = Math.round(small);
+    results[`agent run starts/s, ${quick ? '5,000' : '50,000'} runs stored`] = Math.round(large);
+    results['  ratio, many runs stored / few'] = Number((large / small).toFixed(2));
     return {
       name: 'storage',
       results,

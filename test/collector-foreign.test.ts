@@ -124,4 +124,22 @@ describe('foreign GenAI spans', () => {
     // The HTTP root span has no agent and no telemetry: stored, owned by nobody.
     expect(query(c.dbPath, 'SELECT agent_id FROM spans WHERE span_id = ?', root.spanId)).toEqual([{ agent_id: null }]);
   });
+  it("agentloupe's own model calls before their run's span: the waiting run shows the type the calls name, then the run's own", async () => {
+    const c = await testCollector();
+    const traceId = 'c'.repeat(32);
+    const run = span('invoke_agent reviewer', { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.id': 'run-7', 'gen_ai.agent.name': 'reviewer', 'agentloupe.agent.type': 'reviewer' }, undefined, { traceId });
+    const call = (tokens: number): SpanData => span('chat gpt-4o', {
+      'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o',
+      'gen_ai.usage.input_tokens': tokens, 'gen_ai.usage.output_tokens': 10, 'agentloupe.owner.agent_id': 'run-7', 'gen_ai.agent.name': 'reviewer',
+    }, run);
+    await send(c.url, [call(100), call(200)]);
+    await c.flush();
+    expect(query(c.dbPath, 'SELECT id, agent_type, status FROM agents')).toEqual([{ id: 'run-7', agent_type: 'reviewer', status: 'running' }]);
+    await send(c.url, [run]);
+    await c.flush();
+    expect(query(c.dbPath, 'SELECT id, agent_type, status FROM agents')).toEqual([{ id: 'run-7', agent_type: 'reviewer', status: 'completed' }]);
+    expect(query(c.dbPath, "SELECT agent_name, agent_type, calls, input_tokens FROM telemetry_hourly WHERE calls <> 0")).toEqual([
+      { agent_name: 'reviewer', agent_type: 'reviewer', calls: 2n, input_tokens: 300n },
+    ]);
+  });
 });

@@ -199,12 +199,14 @@ function randomOps(rand: () => number, agents: number, prefix: string): WriteOp[
     const row = agentRow({ id, agentType: type, startTime: start, planId: plan, name });
     // The collector sees a run's model calls before the run itself (spans export when they end).
     const callsFirst = rand() < 0.3;
+    // Such calls make a placeholder run, typed as the calls name their run (right, or not) or 'unknown'.
+    const stub = callsFirst ? pick([{ stubType: name }, { stubType: type }, { stubType: 'misnamed' }, {}]) : {};
     if (!callsFirst) ops.push({ kind: 'agentStart', row });
     const n = Math.floor(rand() * 12);
     for (let j = 0; j < n; j++) {
       const ts = start + Math.floor(rand() * 2 * HOUR);
       if (rand() < 0.25) {
-        ops.push({ kind: 'telemetry', dedupe: false, row: telemetryRow({ agentId: id, timestamp: ts, toolName: pick(['bash', 'grep']), inputTokens: rand() < 0.1 ? 5 : 0 }) });
+        ops.push({ kind: 'telemetry', dedupe: false, ...stub, row: telemetryRow({ agentId: id, timestamp: ts, toolName: pick(['bash', 'grep']), inputTokens: rand() < 0.1 ? 5 : 0 }) });
         continue;
       }
       const [provider, model] = pick(MODELS);
@@ -213,6 +215,7 @@ function randomOps(rand: () => number, agents: number, prefix: string): WriteOp[
       ops.push({
         kind: 'telemetry',
         dedupe: false,
+        ...stub,
         row: telemetryRow({
           agentId: id, timestamp: ts, model, provider, inputTokens: input, outputTokens: Math.floor(rand() * 900),
           cacheReadTokens: Math.floor(input * rand() * 0.3), cacheCreationTokens: rand() < 0.2 ? Math.floor(rand() * 100) : 0,

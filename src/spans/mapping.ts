@@ -164,6 +164,14 @@ export function agentRowFromSpan(span: SpanData, parentAgentId?: string | null):
   };
 }
 
+/**
+ * The type of the run a model or tool call belongs to, as the call names it (agentloupe's own
+ * calls carry the run's name, which is its type unless given apart), or undefined.
+ */
+export function ownerTypeOf(span: SpanData): string | undefined {
+  return str(span.attributes, A.AGENTLOUPE_AGENT_TYPE) ?? str(span.attributes, A.GEN_AI_AGENT_NAME);
+}
+
 /** Status-change events on an agent span, from event index `from` on. */
 export function statusChangesFromSpan(span: SpanData, from = 0): AgentStatusChange[] {
   const out: AgentStatusChange[] = [];

@@ -136,7 +136,20 @@ export type WriteOp =
    * `dedupe`: skip a row already stored for the same span (the collector's retries).
    * `agentLive`: the writer knows the agent row exists and has not ended, and skips the lookup.
    */
-  | { kind: 'telemetry'; row: TelemetryRow; dedupe: boolean; agentLive?: boolean; pair?: CallPair }
+  | {
+      kind: 'telemetry';
+      row: TelemetryRow;
+      dedupe: boolean;
+      agentLive?: boolean;
+      pair?: CallPair;
+      /**
+       * The owning run's type as the call itself names it. A call stored before its run's own
+       * span (always so in the collector: a parent span ends, and is exported, last) makes a
+       * placeholder run of this type, so the hourly rollup need not move the call when the run
+       * arrives with the same type; 'unknown' when absent.
+       */
+      stubType?: string;
+    }
   | { kind: 'span'; row: SpanRow }
   /** A coding agent's user prompt, tool result or API error (schema 6). */
   | { kind: 'sessionEvent'; row: SessionEventRow }

@@ -8,6 +8,7 @@ import {
   agentRowFromSpan,
   isAgentSpan,
   nsToMs,
+  ownerTypeOf,
   spanRowFromSpan,
   statusChangesFromSpan,
   syntheticAgentId,
@@ -77,7 +78,10 @@ export function endedSpanOps(
       out.push({ kind: 'syntheticAgent', row: synthetic });
     }
     row.agentId = rowAgent!;
-    out.push({ kind: 'telemetry', row, dedupe: owner.dedupe ?? false, agentLive: owner.agentLive ?? false });
+    const op: WriteOp = { kind: 'telemetry', row, dedupe: owner.dedupe ?? false, agentLive: owner.agentLive ?? false };
+    const stubType = agentId === undefined ? undefined : ownerTypeOf(span);
+    if (stubType !== undefined) op.stubType = stubType;
+    out.push(op);
   }
   out.push({ kind: 'span', row: spanRowFromSpan(span, rowAgent) });
   return agentId;

@@ -76,7 +76,7 @@ export function encodeOp(op: WriteOp, out: EncodedOps): void {
       pushRow(out, op.row, AGENT_KEYS);
       return;
     case 'telemetry':
-      out.push(Code.Telemetry, op.dedupe, op.agentLive ?? false, op.pair?.key ?? null, op.pair?.source ?? null, op.pair?.link?.traceId ?? null, op.pair?.link?.spanId ?? null);
+      out.push(Code.Telemetry, op.dedupe, op.agentLive ?? false, op.pair?.key ?? null, op.pair?.source ?? null, op.pair?.link?.traceId ?? null, op.pair?.link?.spanId ?? null, op.stubType ?? null);
       pushRow(out, op.row, TELEMETRY_KEYS);
       return;
     case 'span':
@@ -156,7 +156,8 @@ export function decodeUnits(data: EncodedOps, out: WriteOp[][], unmapped?: (unit
         i += 1 + AGENT_KEYS.length;
         break;
       case Code.Telemetry: {
-        const op: WriteOp = { kind: 'telemetry', dedupe: data[i] as boolean, agentLive: data[i + 1] as boolean, row: readRow<TelemetryRow>(data, i + 6, TELEMETRY_KEYS) };
+        const op: WriteOp = { kind: 'telemetry', dedupe: data[i] as boolean, agentLive: data[i + 1] as boolean, row: readRow<TelemetryRow>(data, i + 7, TELEMETRY_KEYS) };
+        if (data[i + 6] !== null) op.stubType = data[i + 6] as string;
         // A coding agent's call reported twice (see CallPair): key, source, and the log's span link.
         if (data[i + 2] !== null) {
           const pair: CallPair = { key: data[i + 2] as string, source: data[i + 3] as CallPair['source'] };
@@ -164,7 +165,7 @@ export function decodeUnits(data: EncodedOps, out: WriteOp[][], unmapped?: (unit
           op.pair = pair;
         }
         ops.push(op);
-        i += 6 + TELEMETRY_KEYS.length;
+        i += 7 + TELEMETRY_KEYS.length;
         break;
       }
       case Code.Span:

@@ -64,7 +64,10 @@ export class SqliteWriter {
           start_ns = COALESCE(agent_runs.start_ns, excluded.start_ns),
           end_ns = COALESCE(excluded.end_ns, agent_runs.end_ns),
           last_seen = MAX(COALESCE(agent_runs.last_seen, 0), excluded.last_seen)`),
-      adoptChildren: p('UPDATE agents SET parent_id = @id WHERE parent_id IS NULL AND id IN (SELECT agent_id FROM agent_runs WHERE pending_parent_id = @id)'),
+      // `+parent_id`: without the unary plus SQLite drives these updates from idx_agents_parent's
+      // NULL entries, i.e. every root run, on each agent start (14% of the collector's writer
+      // thread at a few thousand runs, growing with the database); the id list is the short side.
+      adoptChildren: p('UPDATE agents SET parent_id = @id WHERE +parent_id IS NULL AND id IN (SELECT agent_id FROM agent_runs WHERE pending_parent_id = @id)'),
       clearPending: p('UPDATE agent_runs SET pending_parent_id = NULL WHERE pending_parent_id = @id'),
       setStatus: p(`UPDATE agents SET status = @status WHERE id = @id AND status NOT IN ${TERMINAL}`),
       touchRun: p('UPDATE agent_runs SET last_seen = MAX(COALESCE(last_seen, 0), @time) WHERE agent_id = @id'),
@@ -84,7 +87,7 @@ export class SqliteWriter {
       upsertSynthetic: p(`INSERT INTO agents (id, parent_id, plan_id, agent_type, status, process_id, start_time, end_time, exit_code, error_message, log_file)
         VALUES (@id, NULL, NULL, @agentType, @status, @processId, @startTime, @endTime, NULL, NULL, NULL)
         ON CONFLICT(id) DO UPDATE SET start_time = MIN(agents.start_time, excluded.start_time), end_time = MAX(COALESCE(agents.end_time, 0), excluded.end_time)`),
-      stubAgent: p(`INSERT OR IGNORE INTO agents (id, agent_type, status, start_time) VALUES (?, 'unknown', 'running', ?)`),
+      stubAgent: p(`INSERT OR IGNORE INTO agents (id, agent_type, status, start_time) VALUES (?, ?, 'running', ?)`),
       // IS, not =: telemetry from log events (coding agents) may have no trace id.
       telemetryExists: p('SELECT 1 FROM telemetry_calls WHERE span_id = ? AND trace_id IS ?'),
       // Descendants of a span still waiting for an owner: no agent, or the trace's synthetic one.
@@ -101,7 +104,7 @@ export class SqliteWriter {
       reownTelemetry: p(`UPDATE telemetry SET agent_id = @agentId WHERE agent_id = @synthetic
           AND id IN (SELECT telemetry_id FROM telemetry_calls WHERE trace_id = @traceId AND span_id = @spanId)`),
       // Agent runs directly under a re-owned span (or under the span itself) gain their parent.
-      reownChildAgents: p(`UPDATE agents SET parent_id = @agentId WHERE parent_id IS NULL AND id <> @agentId AND id IN (
+      reownChildAgents: p(`UPDATE agents SET parent_id = @agentId WHERE +parent_id IS NULL AND id <> @agentId AND id IN (
           SELECT r.agent_id FROM agent_runs r JOIN spans s ON s.trace_id = r.trace_id AND s.span_id = r.span_id
           WHERE r.trace_id = @traceId AND s.parent_span_id = @spanId)`),
       dropEmptyUsage: p('DELETE FROM agent_usage WHERE agent_id = ? AND execution_count = 0 AND total_tokens <= 0'),
@@ -208,7 +211,7 @@ export class SqliteWriter {
         this.agentEnd(op.row, op.durationMs);
         return;
       case 'telemetry':
-        this.telemetry(op.row, op.dedupe, op.agentLive ?? false, op.pair);
+        this.telemetry(op.row, op.dedupe, op.agentLive ?? false, op.pair, op.stubType);
         return;
       case 'span': {
         const r = op.row;
@@ -241,7 +244,7 @@ export class SqliteWriter {
     const agent = this.s.agentForTelemetry!.get(agentId) as { end_time: number | null; name: string | null } | undefined;
     const syntheticRun = this.s.agentForTelemetry!.get(synthetic) as { end_time: number | null; name: string | null } | undefined;
     // A stand-in until the run itself arrives; its start_time then becomes the earlier, real one.
-    if (!agent && moved.length > 0) this.s.stubAgent!.run(agentId, Math.floor(Date.now() / 1000));
+    if (!agent && moved.length > 0) this.s.stubAgent!.run(agentId, 'unknown', Math.floor(Date.now() / 1000));
     let tokens = 0;
     for (const parent of [spanId, ...moved.map((m) => m.span_id)]) {
       if (parent !== spanId) {
@@ -357,16 +360,16 @@ export class SqliteWriter {
   }
 
   /** The placeholder run a telemetry row needs for its foreign key until the run itself arrives. */
-  private stubAgent(id: string, time: number): void {
-    this.s.stubAgent!.run(id, time);
+  private stubAgent(id: string, time: number, type: string | undefined): void {
+    this.s.stubAgent!.run(id, type ?? 'unknown', time);
     this.agentCache.set(id, { end_time: null, name: null });
   }
 
-  private telemetry(row: TelemetryRow, dedupe: boolean, agentLive: boolean, pair?: CallPair): void {
+  private telemetry(row: TelemetryRow, dedupe: boolean, agentLive: boolean, pair: CallPair | undefined, stubType: string | undefined): void {
     const v5 = this.v5;
     if (dedupe && row.spanId && (this.s.telemetryExists!.get(row.spanId, row.traceId) || v5?.aliasExists!.get(row.spanId, row.traceId ?? ''))) return;
     if (pair && row.spanId && v5) {
-      if (!agentLive && !this.agentForTelemetry(row.agentId)) this.stubAgent(row.agentId, row.timestamp);
+      if (!agentLive && !this.agentForTelemetry(row.agentId)) this.stubAgent(row.agentId, row.timestamp, stubType);
       const twin = ((pair.link && pair.source === 'log' ? v5.linkTwin!.get(pair.link.spanId, pair.link.traceId) : undefined) ??
         v5.pairTwin!.get({ key: pair.key, other: pair.source === 'log' ? 'span' : 'log', agentId: row.agentId, timestamp: row.timestamp })) as
         | { id: number; agent: string; tokens: number }
@@ -377,7 +380,7 @@ export class SqliteWriter {
       }
     }
     const agent = agentLive ? undefined : this.agentForTelemetry(row.agentId);
-    if (!agent && !agentLive) this.stubAgent(row.agentId, row.timestamp);
+    if (!agent && !agentLive) this.stubAgent(row.agentId, row.timestamp, stubType);
     const info = this.s.insertTelemetry!.run(
       row.agentId,
       row.timestamp,
