@@ -1,4 +1,4 @@
-import type { Attributes, Counter, Meter } from '@opentelemetry/api';
+import type { Attributes, Meter } from '@opentelemetry/api';
 import * as A from '../semconv.js';
 import { agentRowFromSpan, isAgentSpan, nsToMs, operationOf, telemetryFromSpan, type CostFunction } from '../spans/mapping.js';
 import type { TelemetryRow } from '../spans/rows.js';
@@ -9,31 +9,206 @@ function text(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-type Add = (counter: Counter, value: number, attrs: Attributes) => void;
+/** What one model call adds to the instruments. */
+interface CallFacts {
+  op: string;
+  provider: string;
+  requestModel: string;
+  responseModel: string | undefined;
+  /** Set for failed calls: the duration is recorded under it. */
+  errorType: string | undefined;
+  seconds: number | undefined;
+  /** Usage counters' model label (the row's model, not the requested one). */
+  model: string;
+  agentName: string;
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+  reasoning: number;
+  unpriced: boolean;
+  cost: number;
+}
 
-const addNow: Add = (counter, value, attrs) => counter.add(value, attrs);
+/** Where SpanMetrics puts what a span adds: straight into the instruments, or summed over a request first. */
+interface Recorder {
+  /** `seconds` undefined: the end time is unknown (an OTLP span with end time 0); the run still counts. */
+  agentEnded(name: string, agentType: string, status: string, seconds: number | undefined): void;
+  toolCall(tool: string, approval: string, status: string, agentName: string, seconds: number | undefined): void;
+  modelCall(c: CallFacts): void;
+}
+
+/** Attribute sets are written out whole: object spread plus extra keys is slow on Node 20. */
+function semconvAttrs(c: CallFacts, key?: string, value?: string): Attributes {
+  const attrs: Attributes = { [A.GEN_AI_OPERATION_NAME]: c.op, [A.GEN_AI_PROVIDER_NAME]: c.provider, [A.GEN_AI_REQUEST_MODEL]: c.requestModel };
+  if (c.responseModel) attrs[A.GEN_AI_RESPONSE_MODEL] = c.responseModel;
+  if (key !== undefined) attrs[key] = value;
+  return attrs;
+}
+
+function usageAttrs(c: CallFacts, kind?: string): Attributes {
+  const attrs: Attributes = { [A.GEN_AI_PROVIDER_NAME]: c.provider, [A.GEN_AI_REQUEST_MODEL]: c.model, [A.METRIC_ATTR_AGENT_NAME]: c.agentName };
+  if (kind !== undefined) attrs[A.METRIC_ATTR_TOKEN_KIND] = kind;
+  return attrs;
+}
+
+function agentAttrs(name: string, agentType: string, status: string): Attributes {
+  return { [A.METRIC_ATTR_AGENT_NAME]: name, [A.AGENTLOUPE_AGENT_TYPE]: agentType, [A.METRIC_ATTR_STATUS]: status };
+}
+
+function toolAttrs(tool: string, approval: string, status: string, agentName: string): Attributes {
+  return { [A.GEN_AI_TOOL_NAME]: tool, [A.METRIC_ATTR_APPROVAL]: approval, [A.METRIC_ATTR_STATUS]: status, [A.METRIC_ATTR_AGENT_NAME]: agentName };
+}
+
+/** One span at a time, into the instruments (the in-process path: spans end one by one). */
+class RecordNow implements Recorder {
+  constructor(private readonly i: AgentInstruments) {}
+
+  agentEnded(name: string, agentType: string, status: string, seconds: number | undefined): void {
+    const attrs = agentAttrs(name, agentType, status);
+    this.i.agentRuns.add(1, attrs);
+    if (seconds !== undefined) this.i.agentDuration.record(seconds, attrs);
+  }
+
+  toolCall(tool: string, approval: string, status: string, agentName: string, seconds: number | undefined): void {
+    this.i.toolCalls.add(1, toolAttrs(tool, approval, status, agentName));
+    if (seconds !== undefined) this.i.toolDuration.record(seconds, { [A.GEN_AI_TOOL_NAME]: tool });
+  }
+
+  modelCall(c: CallFacts): void {
+    const i = this.i;
+    i.tokenUsage.record(c.input, semconvAttrs(c, A.GEN_AI_TOKEN_TYPE, 'input'));
+    i.tokenUsage.record(c.output, semconvAttrs(c, A.GEN_AI_TOKEN_TYPE, 'output'));
+    if (c.seconds !== undefined) i.operationDuration.record(c.seconds, c.errorType ? semconvAttrs(c, A.ERROR_TYPE, c.errorType) : semconvAttrs(c));
+    if (c.input > 0) i.tokens.add(c.input, usageAttrs(c, 'input'));
+    if (c.output > 0) i.tokens.add(c.output, usageAttrs(c, 'output'));
+    if (c.cacheRead > 0) i.tokens.add(c.cacheRead, usageAttrs(c, 'cache_read'));
+    if (c.cacheWrite > 0) i.tokens.add(c.cacheWrite, usageAttrs(c, 'cache_write'));
+    if (c.reasoning > 0) i.tokens.add(c.reasoning, usageAttrs(c, 'reasoning'));
+    const base = usageAttrs(c);
+    if (c.unpriced) i.unpricedCalls.add(1, base);
+    else i.cost.add(c.cost, base);
+  }
+}
+
+/** Histogram values of one attribute set, in arrival order (so float sums come out bit for bit the same). */
+interface Values {
+  attrs: Attributes;
+  values: number[];
+}
+
+interface UsageSums {
+  call: CallFacts;
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+  reasoning: number;
+  unpriced: number;
+  priced: number;
+  cost: number;
+}
 
 /**
- * Counter increments of many spans, summed per counter and attribute set before they are
- * recorded: the SDK hashes the attribute set on every add, which was about a tenth of the
- * collector's request thread at 100 model calls per request.
+ * A map key for label values: each but the last with its length in front, so no values, whatever
+ * characters they hold, give the key of other values.
  */
-class CounterSums {
-  private readonly sums = new Map<Counter, Map<string, { attrs: Attributes; value: number }>>();
+function key(...parts: string[]): string {
+  let k = '';
+  for (let n = 0; n < parts.length - 1; n++) k += `${parts[n]!.length}:${parts[n]!}`;
+  return k + parts[parts.length - 1]!;
+}
 
-  readonly add: Add = (counter, value, attrs) => {
-    let byAttrs = this.sums.get(counter);
-    if (byAttrs === undefined) this.sums.set(counter, (byAttrs = new Map()));
-    let key = '';
-    for (const k in attrs) key += `${k}\u0002${String(attrs[k])}\u0001`;
-    const sum = byAttrs.get(key);
-    if (sum === undefined) byAttrs.set(key, { attrs, value });
-    else sum.value += value;
-  };
+function pushValue(map: Map<string, Values>, key: string, attrs: () => Attributes, value: number): void {
+  const v = map.get(key);
+  if (v === undefined) map.set(key, { attrs: attrs(), values: [value] });
+  else v.values.push(value);
+}
 
+/**
+ * Many spans received together (the collector's requests): counters are summed and histogram
+ * values grouped per attribute set first, so each attribute object is built once per request
+ * and each counter is added once per set. The SDK hashes the attribute set on every add and
+ * record: summing saves those of the counters (about a tenth of the collector's request thread at
+ * 100 model calls per request); histograms still record every value, with one attribute object.
+ * The keys are the label values in a fixed order, cheaper than hashing the objects.
+ */
+class RecordPerRequest implements Recorder {
+  private readonly agents = new Map<string, Values & { runs: number }>();
+  private readonly tools = new Map<string, { attrs: Attributes; n: number }>();
+  private readonly toolDurations = new Map<string, Values>();
+  private readonly tokenUsage = new Map<string, Values>();
+  private readonly durations = new Map<string, Values>();
+  private readonly usage = new Map<string, UsageSums>();
+
+  constructor(private readonly i: AgentInstruments) {}
+
+  agentEnded(name: string, agentType: string, status: string, seconds: number | undefined): void {
+    // Runs and durations share the attribute set: one entry holds both.
+    const k = key(name, agentType, status);
+    let a = this.agents.get(k);
+    if (a === undefined) this.agents.set(k, (a = { attrs: agentAttrs(name, agentType, status), values: [], runs: 0 }));
+    a.runs++;
+    if (seconds !== undefined) a.values.push(seconds);
+  }
+
+  toolCall(tool: string, approval: string, status: string, agentName: string, seconds: number | undefined): void {
+    const k = key(tool, approval, status, agentName);
+    const t = this.tools.get(k);
+    if (t === undefined) this.tools.set(k, { attrs: toolAttrs(tool, approval, status, agentName), n: 1 });
+    else t.n++;
+    if (seconds !== undefined) pushValue(this.toolDurations, tool, () => ({ [A.GEN_AI_TOOL_NAME]: tool }), seconds);
+  }
+
+  modelCall(c: CallFacts): void {
+    // responseModel '' and absent give the same attributes (an empty one is left out).
+    const semconvKey = key(c.op, c.provider, c.requestModel, c.responseModel ?? '');
+    pushValue(this.tokenUsage, `i${semconvKey}`, () => semconvAttrs(c, A.GEN_AI_TOKEN_TYPE, 'input'), c.input);
+    pushValue(this.tokenUsage, `o${semconvKey}`, () => semconvAttrs(c, A.GEN_AI_TOKEN_TYPE, 'output'), c.output);
+    if (c.seconds !== undefined) {
+      const errorType = c.errorType;
+      pushValue(this.durations, errorType ? `e${key(semconvKey, errorType)}` : `n${semconvKey}`, () => (errorType ? semconvAttrs(c, A.ERROR_TYPE, errorType) : semconvAttrs(c)), c.seconds);
+    }
+    const usageKey = key(c.provider, c.model, c.agentName);
+    let u = this.usage.get(usageKey);
+    if (u === undefined) {
+      u = { call: c, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0, unpriced: 0, priced: 0, cost: 0 };
+      this.usage.set(usageKey, u);
+    }
+    // Only positive counts are added, as RecordNow does: a kind never used gets no series.
+    if (c.input > 0) u.input += c.input;
+    if (c.output > 0) u.output += c.output;
+    if (c.cacheRead > 0) u.cacheRead += c.cacheRead;
+    if (c.cacheWrite > 0) u.cacheWrite += c.cacheWrite;
+    if (c.reasoning > 0) u.reasoning += c.reasoning;
+    if (c.unpriced) u.unpriced++;
+    else {
+      u.priced++;
+      u.cost += c.cost;
+    }
+  }
+
+  /** Into the instruments, once per attribute set (histograms: every value). */
   record(): void {
-    for (const [counter, byAttrs] of this.sums) for (const { attrs, value } of byAttrs.values()) counter.add(value, attrs);
-    this.sums.clear();
+    const i = this.i;
+    for (const { attrs, values, runs } of this.agents.values()) {
+      i.agentRuns.add(runs, attrs);
+      for (const v of values) i.agentDuration.record(v, attrs);
+    }
+    for (const { attrs, n } of this.tools.values()) i.toolCalls.add(n, attrs);
+    for (const { attrs, values } of this.toolDurations.values()) for (const v of values) i.toolDuration.record(v, attrs);
+    for (const { attrs, values } of this.tokenUsage.values()) for (const v of values) i.tokenUsage.record(v, attrs);
+    for (const { attrs, values } of this.durations.values()) for (const v of values) i.operationDuration.record(v, attrs);
+    for (const u of this.usage.values()) {
+      const c = u.call;
+      if (u.input > 0) i.tokens.add(u.input, usageAttrs(c, 'input'));
+      if (u.output > 0) i.tokens.add(u.output, usageAttrs(c, 'output'));
+      if (u.cacheRead > 0) i.tokens.add(u.cacheRead, usageAttrs(c, 'cache_read'));
+      if (u.cacheWrite > 0) i.tokens.add(u.cacheWrite, usageAttrs(c, 'cache_write'));
+      if (u.reasoning > 0) i.tokens.add(u.reasoning, usageAttrs(c, 'reasoning'));
+      if (u.unpriced > 0) i.unpricedCalls.add(u.unpriced, usageAttrs(c));
+      if (u.priced > 0) i.cost.add(u.cost, usageAttrs(c));
+    }
   }
 }
 
@@ -44,9 +219,11 @@ class CounterSums {
  */
 export class SpanMetrics {
   private readonly i: AgentInstruments;
+  private readonly now: RecordNow;
 
   constructor(meter: Meter, private readonly price?: CostFunction) {
     this.i = createInstruments(meter);
+    this.now = new RecordNow(this.i);
   }
 
   /** An agent span started: one more active run. */
@@ -56,14 +233,14 @@ export class SpanMetrics {
   }
 
   /**
-   * Spans received together (the collector's requests): counters are summed over them first.
+   * Spans received together (the collector's requests), summed per attribute set first.
    * `onError` gets each span that could not be counted; the rest still are.
    */
   spansEnded(spans: readonly SpanData[], onError: (err: Error) => void): void {
-    const sums = new CounterSums();
+    const sums = new RecordPerRequest(this.i);
     for (const span of spans) {
       try {
-        this.ended(span, false, undefined, sums.add);
+        this.ended(span, false, undefined, sums);
       } catch (err) {
         onError(err as Error);
       }
@@ -73,17 +250,15 @@ export class SpanMetrics {
 
   /** `countActive` false for spans whose start this process never saw (the collector). */
   spanEnded(span: SpanData, countActive = true, telemetry?: TelemetryRow | null): void {
-    this.ended(span, countActive, telemetry, addNow);
+    this.ended(span, countActive, telemetry, this.now);
   }
 
-  private ended(span: SpanData, countActive: boolean, telemetry: TelemetryRow | null | undefined, add: Add): void {
+  private ended(span: SpanData, countActive: boolean, telemetry: TelemetryRow | null | undefined, out: Recorder): void {
     if (isAgentSpan(span)) {
       const row = agentRowFromSpan(span);
-      const name = { [A.METRIC_ATTR_AGENT_NAME]: row.name };
-      if (countActive) this.i.activeAgents.add(-1, name);
-      const attrs = { [A.METRIC_ATTR_AGENT_NAME]: row.name, [A.AGENTLOUPE_AGENT_TYPE]: row.agentType, [A.METRIC_ATTR_STATUS]: row.status };
-      add(this.i.agentRuns, 1, attrs);
-      this.i.agentDuration.record(nsToMs(span.endTimeUnixNano! - span.startTimeUnixNano) / 1000, attrs);
+      if (countActive) this.i.activeAgents.add(-1, { [A.METRIC_ATTR_AGENT_NAME]: row.name });
+      const end = span.endTimeUnixNano;
+      out.agentEnded(row.name, row.agentType, row.status, end === undefined ? undefined : nsToMs(end - span.startTimeUnixNano) / 1000);
       return;
     }
     const row = telemetry === undefined ? telemetryFromSpan(span, '', this.price) : telemetry;
@@ -92,46 +267,25 @@ export class SpanMetrics {
     const seconds = row.durationMs === null ? undefined : row.durationMs / 1000;
     if (row.toolName !== null) {
       const approval = row.toolApproved === null ? 'none' : row.toolApproved ? 'approved' : 'denied';
-      const attrs: Attributes = {
-        [A.GEN_AI_TOOL_NAME]: row.toolName,
-        [A.METRIC_ATTR_APPROVAL]: approval,
-        [A.METRIC_ATTR_STATUS]: span.statusCode === 2 ? 'error' : 'ok',
-        [A.METRIC_ATTR_AGENT_NAME]: agentName,
-      };
-      add(this.i.toolCalls, 1, attrs);
-      if (seconds !== undefined) this.i.toolDuration.record(seconds, { [A.GEN_AI_TOOL_NAME]: row.toolName });
+      out.toolCall(row.toolName, approval, span.statusCode === 2 ? 'error' : 'ok', agentName, seconds);
       return;
     }
-    const op = operationOf(span) ?? A.OP_CHAT;
-    const provider = row.provider ?? 'unknown';
-    const requestModel = text(span.attributes[A.GEN_AI_REQUEST_MODEL]) ?? row.model ?? 'unknown';
-    const responseModel = text(span.attributes[A.GEN_AI_RESPONSE_MODEL]);
-    // Attribute sets are written out whole: object spread plus extra keys is slow on Node 20.
-    const semconv = (key?: string, value?: string): Attributes => {
-      const attrs: Attributes = { [A.GEN_AI_OPERATION_NAME]: op, [A.GEN_AI_PROVIDER_NAME]: provider, [A.GEN_AI_REQUEST_MODEL]: requestModel };
-      if (responseModel) attrs[A.GEN_AI_RESPONSE_MODEL] = responseModel;
-      if (key !== undefined) attrs[key] = value;
-      return attrs;
-    };
-    this.i.tokenUsage.record(row.inputTokens, semconv(A.GEN_AI_TOKEN_TYPE, 'input'));
-    this.i.tokenUsage.record(row.outputTokens, semconv(A.GEN_AI_TOKEN_TYPE, 'output'));
-    if (seconds !== undefined) {
-      const errorType = span.statusCode === 2 ? text(span.attributes[A.ERROR_TYPE]) ?? '_OTHER' : undefined;
-      this.i.operationDuration.record(seconds, errorType ? semconv(A.ERROR_TYPE, errorType) : semconv());
-    }
-    const model = row.model ?? 'unknown';
-    const usageAttrs = (kind?: string): Attributes => {
-      const attrs: Attributes = { [A.GEN_AI_PROVIDER_NAME]: provider, [A.GEN_AI_REQUEST_MODEL]: model, [A.METRIC_ATTR_AGENT_NAME]: agentName };
-      if (kind !== undefined) attrs[A.METRIC_ATTR_TOKEN_KIND] = kind;
-      return attrs;
-    };
-    if (row.inputTokens > 0) add(this.i.tokens, row.inputTokens, usageAttrs('input'));
-    if (row.outputTokens > 0) add(this.i.tokens, row.outputTokens, usageAttrs('output'));
-    if (row.cacheReadTokens > 0) add(this.i.tokens, row.cacheReadTokens, usageAttrs('cache_read'));
-    if (row.cacheCreationTokens > 0) add(this.i.tokens, row.cacheCreationTokens, usageAttrs('cache_write'));
-    if (row.reasoningTokens > 0) add(this.i.tokens, row.reasoningTokens, usageAttrs('reasoning'));
-    const base = usageAttrs();
-    if (row.unpriced) add(this.i.unpricedCalls, 1, base);
-    else add(this.i.cost, row.estimatedCost, base);
+    out.modelCall({
+      op: operationOf(span) ?? A.OP_CHAT,
+      provider: row.provider ?? 'unknown',
+      requestModel: text(span.attributes[A.GEN_AI_REQUEST_MODEL]) ?? row.model ?? 'unknown',
+      responseModel: text(span.attributes[A.GEN_AI_RESPONSE_MODEL]),
+      errorType: span.statusCode === 2 ? text(span.attributes[A.ERROR_TYPE]) ?? '_OTHER' : undefined,
+      seconds,
+      model: row.model ?? 'unknown',
+      agentName,
+      input: row.inputTokens,
+      output: row.outputTokens,
+      cacheRead: row.cacheReadTokens,
+      cacheWrite: row.cacheCreationTokens,
+      reasoning: row.reasoningTokens,
+      unpriced: row.unpriced,
+      cost: row.estimatedCost,
+    });
   }
 }
