@@ -7,8 +7,10 @@
  * recorded in arrival order); a counter summed per request first may differ in the last bits of a
  * float sum (cost), as CounterSums always did.
  */
-import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider, MetricReader, type MetricProducer, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
+import { KeyedHistograms } from '../src/metrics/keyed-histograms.js';
 import { SpanMetrics } from '../src/metrics/span-metrics.js';
 import type { Attributes, SpanData } from '../src/spans/span-data.js';
 import { rng } from './helpers.js';
@@ -57,15 +59,27 @@ function randomSpans(seed: number, n: number): SpanData[] {
   return spans;
 }
 
-/** Data points by metric name and attribute set, times left out. */
-async function points(record: (m: SpanMetrics) => void): Promise<Record<string, unknown>> {
-  const reader = new CollectingReader();
+/** What a reader collects after `record`; `keyed`: histograms aggregated by KeyedHistograms (the collector's way). */
+async function collected(record: (m: SpanMetrics) => void, keyed = false): Promise<ResourceMetrics> {
+  const histograms = keyed ? new KeyedHistograms({ name: 'test' }) : undefined;
+  const reader = new CollectingReader(histograms ? { metricProducers: [histograms as MetricProducer] } : undefined);
   const provider = new MeterProvider({ readers: [reader] });
-  const metrics = new SpanMetrics(provider.getMeter('test'), (_usage, model) => (model === 'b' ? { costUsd: 0, priced: false } : { costUsd: 0.5, priced: true }));
+  const price = (_usage: unknown, model: string | undefined) => (model === 'b' ? { costUsd: 0, priced: false } : { costUsd: 0.5, priced: true });
+  const metrics = new SpanMetrics(provider.getMeter('test'), price, histograms);
   record(metrics);
   const { resourceMetrics } = await reader.collect();
   await provider.shutdown();
-  return byName(resourceMetrics);
+  return resourceMetrics;
+}
+
+/** Data points by metric name and attribute set, times left out. */
+async function points(record: (m: SpanMetrics) => void, keyed = false): Promise<Record<string, unknown>> {
+  return byName(await collected(record, keyed));
+}
+
+/** Prometheus text, its metric blocks sorted (a producer's metrics come after the SDK's). */
+function prometheusBlocks(rm: ResourceMetrics): string[] {
+  return new PrometheusSerializer().serialize(rm).split(/(?=# HELP )/).sort();
 }
 
 function byName(rm: ResourceMetrics): Record<string, unknown> {
@@ -96,10 +110,29 @@ describe('SpanMetrics per request', () => {
         for (const s of spans) m.spanEnded(s, false);
       });
       expect(summed).toEqual(oneByOne);
+      // The collector's own histogram aggregation: the same data points, the same Prometheus text.
+      const record = (m: SpanMetrics): void => {
+        for (const req of requests) m.spansEnded(req, (err) => { throw err; });
+      };
+      expect(await points(record, true)).toEqual(oneByOne);
+      expect(prometheusBlocks(await collected(record, true))).toEqual(prometheusBlocks(await collected(record)));
       // Every kind of series is there (the generator covers them).
       for (const name of ['gen_ai.client.token.usage', 'gen_ai.client.operation.duration', 'agentloupe.tokens', 'agentloupe.cost.usd', 'agentloupe.calls.unpriced', 'agentloupe.agent.runs', 'agentloupe.agent.duration', 'agentloupe.tool.calls', 'agentloupe.tool.duration']) {
         expect(Object.keys((summed[name] ?? {}) as object).length, name).toBeGreaterThan(0);
       }
     }
+  });
+});
+
+describe('KeyedHistograms', () => {
+  it('keeps at most 2000 series, the SDK default, counting the rest under otel.metric.overflow', async () => {
+    const h = new KeyedHistograms({ name: 'test' });
+    for (let i = 0; i < 2500; i++) h.toolDuration.record(`tool${i}`, { 'gen_ai.tool.name': `tool${i}` }, [0.5, 1]);
+    const { resourceMetrics } = await h.collect();
+    const points = resourceMetrics.scopeMetrics[0]!.metrics[0]!.dataPoints;
+    expect(points).toHaveLength(2000);
+    const overflow = points.find((p) => p.attributes['otel.metric.overflow'] === true);
+    expect((overflow?.value as { count: number }).count).toBe(2 * 501);
+    expect(points.reduce((n, p) => n + (p.value as { count: number }).count, 0)).toBe(5000);
   });
 });

@@ -20,6 +20,7 @@ import { isRead, listen, nodeListener, pathOf, type NodeEnv } from '../http/node
 import { prometheusText } from '../http/prometheus.js';
 import { jsonReply } from '../http/reply.js';
 import { warnOnce } from '../log.js';
+import { KeyedHistograms } from '../metrics/keyed-histograms.js';
 import { SpanMetrics } from '../metrics/span-metrics.js';
 import { defaultDbPath, openDatabase, type SqliteDatabase } from '../store/database.js';
 import type { CostFunction } from '../spans/mapping.js';
@@ -47,6 +48,7 @@ export const DEFAULT_COLLECTOR_HOST = '127.0.0.1';
 export const DEFAULT_COLLECTOR_PORT = 4318;
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 export const TOKEN_ENV_VAR = 'AGENTLOUPE_COLLECTOR_TOKEN';
+const METER_NAME = 'agentloupe.collector';
 
 export interface CollectorOptions {
   /** Default 127.0.0.1: only this machine can send. */
@@ -159,10 +161,13 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   // Reads for the Jaeger API on their own read-only connection.
   const reader = MonitoringStore.open(dbPath, { readonly: true });
 
-  const prometheus = new PrometheusExporter({ preventServerStart: true });
+  // The span histograms are aggregated by the collector itself and read as a producer: the SDK
+  // hashes the attribute set of every recorded value (keyed-histograms.ts).
+  const histograms = new KeyedHistograms({ name: METER_NAME });
+  const prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers: [histograms] });
   const meterProvider = new MeterProvider({ readers: [prometheus] });
-  const meter = meterProvider.getMeter('agentloupe.collector');
-  const spanMetrics = new SpanMetrics(meter, price);
+  const meter = meterProvider.getMeter(METER_NAME);
+  const spanMetrics = new SpanMetrics(meter, price, histograms);
   const ingestMetrics = new CollectorMetrics(meter, {
     queueDepth: () => queue.depth,
     forwardQueueDepth: () => forwarders.reduce((n, f) => n + f.stats().queued, 0),

@@ -24,50 +24,73 @@ export const METRIC = {
   toolDuration: 'agentloupe.tool.duration',
 } as const;
 
-/** The agentloupe instruments on one Meter. */
-export interface AgentInstruments {
-  tokenUsage: Histogram;
-  operationDuration: Histogram;
+/** A histogram's definition, shared by the SDK instrument and the collector's own aggregation (keyed-histograms.ts). */
+export interface HistogramDefinition {
+  name: string;
+  description: string;
+  unit: string;
+  boundaries: readonly number[];
+}
+
+export const HISTOGRAMS = {
+  tokenUsage: { name: METRIC.tokenUsage, description: 'Number of input and output tokens used per model call.', unit: '{token}', boundaries: TOKEN_USAGE_BUCKETS },
+  operationDuration: { name: METRIC.operationDuration, description: 'Duration of model calls.', unit: 's', boundaries: OPERATION_DURATION_BUCKETS },
+  agentDuration: { name: METRIC.agentDuration, description: 'Duration of agent runs.', unit: 's', boundaries: AGENT_DURATION_BUCKETS },
+  toolDuration: { name: METRIC.toolDuration, description: 'Duration of tool calls.', unit: 's', boundaries: OPERATION_DURATION_BUCKETS },
+} as const satisfies Record<string, HistogramDefinition>;
+
+export type HistogramName = keyof typeof HISTOGRAMS;
+
+/** The agentloupe counters on one Meter. */
+export interface AgentCounters {
   tokens: Counter;
   cost: Counter;
   unpricedCalls: Counter;
   agentRuns: Counter;
-  agentDuration: Histogram;
   activeAgents: UpDownCounter;
   toolCalls: Counter;
-  toolDuration: Histogram;
+}
+
+/** The agentloupe histograms on one Meter. */
+export type AgentHistograms = Record<HistogramName, Histogram>;
+
+/** The agentloupe instruments on one Meter. */
+export type AgentInstruments = AgentCounters & AgentHistograms;
+
+function histogram(meter: Meter, h: HistogramDefinition): Histogram {
+  return meter.createHistogram(h.name, { description: h.description, unit: h.unit, advice: { explicitBucketBoundaries: [...h.boundaries] } });
+}
+
+/**
+ * The counters, and the histograms unless `histograms` is false (the collector aggregates its
+ * own, see keyed-histograms.ts). Created in this order, which is the order Prometheus lists them.
+ */
+function create(meter: Meter): AgentCounters;
+function create(meter: Meter, withHistograms: true): AgentInstruments;
+function create(meter: Meter, withHistograms = false): AgentCounters | AgentInstruments {
+  const tokenUsage = withHistograms ? histogram(meter, HISTOGRAMS.tokenUsage) : undefined;
+  const operationDuration = withHistograms ? histogram(meter, HISTOGRAMS.operationDuration) : undefined;
+  const tokens = meter.createCounter(METRIC.tokens, {
+    description: 'Tokens by kind: input (all prompt tokens), output (reasoning included), cache_read and cache_write (subsets of input), reasoning (subset of output).',
+    unit: '{token}',
+  });
+  const cost = meter.createCounter(METRIC.cost, { description: 'Estimated cost of model calls in US dollars (priced calls only).', unit: '{USD}' });
+  const unpricedCalls = meter.createCounter(METRIC.unpricedCalls, { description: 'Model calls whose model has no known price (their cost is not counted).', unit: '{call}' });
+  const agentRuns = meter.createCounter(METRIC.agentRuns, { description: 'Agent runs that ended, by final status.', unit: '{run}' });
+  const agentDuration = withHistograms ? histogram(meter, HISTOGRAMS.agentDuration) : undefined;
+  const activeAgents = meter.createUpDownCounter(METRIC.activeAgents, { description: 'Agent runs started and not yet ended.', unit: '{run}' });
+  const toolCalls = meter.createCounter(METRIC.toolCalls, { description: 'Tool calls by tool, approval and outcome.', unit: '{call}' });
+  const toolDuration = withHistograms ? histogram(meter, HISTOGRAMS.toolDuration) : undefined;
+  const counters: AgentCounters = { tokens, cost, unpricedCalls, agentRuns, activeAgents, toolCalls };
+  if (!withHistograms) return counters;
+  return { ...counters, tokenUsage: tokenUsage!, operationDuration: operationDuration!, agentDuration: agentDuration!, toolDuration: toolDuration! };
+}
+
+/** The counters only: for a SpanMetrics whose histograms are aggregated elsewhere. */
+export function createCounters(meter: Meter): AgentCounters {
+  return create(meter);
 }
 
 export function createInstruments(meter: Meter): AgentInstruments {
-  return {
-    tokenUsage: meter.createHistogram(METRIC.tokenUsage, {
-      description: 'Number of input and output tokens used per model call.',
-      unit: '{token}',
-      advice: { explicitBucketBoundaries: TOKEN_USAGE_BUCKETS },
-    }),
-    operationDuration: meter.createHistogram(METRIC.operationDuration, {
-      description: 'Duration of model calls.',
-      unit: 's',
-      advice: { explicitBucketBoundaries: OPERATION_DURATION_BUCKETS },
-    }),
-    tokens: meter.createCounter(METRIC.tokens, {
-      description: 'Tokens by kind: input (all prompt tokens), output (reasoning included), cache_read and cache_write (subsets of input), reasoning (subset of output).',
-      unit: '{token}',
-    }),
-    cost: meter.createCounter(METRIC.cost, { description: 'Estimated cost of model calls in US dollars (priced calls only).', unit: '{USD}' }),
-    unpricedCalls: meter.createCounter(METRIC.unpricedCalls, { description: 'Model calls whose model has no known price (their cost is not counted).', unit: '{call}' }),
-    agentRuns: meter.createCounter(METRIC.agentRuns, { description: 'Agent runs that ended, by final status.', unit: '{run}' }),
-    agentDuration: meter.createHistogram(METRIC.agentDuration, {
-      description: 'Duration of agent runs.',
-      unit: 's',
-      advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS },
-    }),
-    activeAgents: meter.createUpDownCounter(METRIC.activeAgents, { description: 'Agent runs started and not yet ended.', unit: '{run}' }),
-    toolCalls: meter.createCounter(METRIC.toolCalls, { description: 'Tool calls by tool, approval and outcome.', unit: '{call}' }),
-    toolDuration: meter.createHistogram(METRIC.toolDuration, {
-      description: 'Duration of tool calls.',
-      unit: 's',
-      advice: { explicitBucketBoundaries: OPERATION_DURATION_BUCKETS },
-    }),
-  };
+  return create(meter, true);
 }

@@ -3,7 +3,8 @@ import * as A from '../semconv.js';
 import { agentRowFromSpan, isAgentSpan, nsToMs, operationOf, telemetryFromSpan, type CostFunction } from '../spans/mapping.js';
 import type { TelemetryRow } from '../spans/rows.js';
 import type { SpanData } from '../spans/span-data.js';
-import { createInstruments, type AgentInstruments } from './instruments.js';
+import { createCounters, createInstruments, type AgentCounters, type AgentHistograms, type HistogramName } from './instruments.js';
+import type { HistogramSink } from './keyed-histograms.js';
 
 function text(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
@@ -60,9 +61,9 @@ function toolAttrs(tool: string, approval: string, status: string, agentName: st
   return { [A.GEN_AI_TOOL_NAME]: tool, [A.METRIC_ATTR_APPROVAL]: approval, [A.METRIC_ATTR_STATUS]: status, [A.METRIC_ATTR_AGENT_NAME]: agentName };
 }
 
-/** One span at a time, into the instruments (the in-process path: spans end one by one). */
+/** One span at a time, into the SDK's instruments (the in-process path: spans end one by one). */
 class RecordNow implements Recorder {
-  constructor(private readonly i: AgentInstruments) {}
+  constructor(private readonly i: AgentCounters & AgentHistograms) {}
 
   agentEnded(name: string, agentType: string, status: string, seconds: number | undefined): void {
     const attrs = agentAttrs(name, agentType, status);
@@ -89,6 +90,16 @@ class RecordNow implements Recorder {
     if (c.unpriced) i.unpricedCalls.add(1, base);
     else i.cost.add(c.cost, base);
   }
+}
+
+/** SDK histograms as sinks: every value recorded, with the group's one attribute object. */
+function sdkSinks(h: AgentHistograms): Record<HistogramName, HistogramSink> {
+  const sink = (histogram: AgentHistograms[HistogramName]): HistogramSink => ({
+    record: (_key, attrs, values) => {
+      for (const v of values) histogram.record(v, attrs);
+    },
+  });
+  return { tokenUsage: sink(h.tokenUsage), operationDuration: sink(h.operationDuration), agentDuration: sink(h.agentDuration), toolDuration: sink(h.toolDuration) };
 }
 
 /** Histogram values of one attribute set, in arrival order (so float sums come out bit for bit the same). */
@@ -129,8 +140,8 @@ function pushValue(map: Map<string, Values>, key: string, attrs: () => Attribute
  * Many spans received together (the collector's requests): counters are summed and histogram
  * values grouped per attribute set first, so each attribute object is built once per request
  * and each counter is added once per set. The SDK hashes the attribute set on every add and
- * record: summing saves those of the counters (about a tenth of the collector's request thread at
- * 100 model calls per request); histograms still record every value, with one attribute object.
+ * record: summing saves those of the counters; histogram values go to a HistogramSink per group,
+ * which for the collector is its own aggregation (keyed-histograms.ts), with no hashing at all.
  * The keys are the label values in a fixed order, cheaper than hashing the objects.
  */
 class RecordPerRequest implements Recorder {
@@ -141,7 +152,10 @@ class RecordPerRequest implements Recorder {
   private readonly durations = new Map<string, Values>();
   private readonly usage = new Map<string, UsageSums>();
 
-  constructor(private readonly i: AgentInstruments) {}
+  constructor(
+    private readonly i: AgentCounters,
+    private readonly h: Record<HistogramName, HistogramSink>,
+  ) {}
 
   agentEnded(name: string, agentType: string, status: string, seconds: number | undefined): void {
     // Runs and durations share the attribute set: one entry holds both.
@@ -188,17 +202,17 @@ class RecordPerRequest implements Recorder {
     }
   }
 
-  /** Into the instruments, once per attribute set (histograms: every value). */
+  /** Into the instruments, once per attribute set. */
   record(): void {
-    const i = this.i;
-    for (const { attrs, values, runs } of this.agents.values()) {
+    const { i, h } = this;
+    for (const [k, { attrs, values, runs }] of this.agents) {
       i.agentRuns.add(runs, attrs);
-      for (const v of values) i.agentDuration.record(v, attrs);
+      if (values.length > 0) h.agentDuration.record(k, attrs, values);
     }
     for (const { attrs, n } of this.tools.values()) i.toolCalls.add(n, attrs);
-    for (const { attrs, values } of this.toolDurations.values()) for (const v of values) i.toolDuration.record(v, attrs);
-    for (const { attrs, values } of this.tokenUsage.values()) for (const v of values) i.tokenUsage.record(v, attrs);
-    for (const { attrs, values } of this.durations.values()) for (const v of values) i.operationDuration.record(v, attrs);
+    for (const [k, { attrs, values }] of this.toolDurations) h.toolDuration.record(k, attrs, values);
+    for (const [k, { attrs, values }] of this.tokenUsage) h.tokenUsage.record(k, attrs, values);
+    for (const [k, { attrs, values }] of this.durations) h.operationDuration.record(k, attrs, values);
     for (const u of this.usage.values()) {
       const c = u.call;
       if (u.input > 0) i.tokens.add(u.input, usageAttrs(c, 'input'));
@@ -218,12 +232,25 @@ class RecordPerRequest implements Recorder {
  * only: provider, model, agent name, token kind, status, tool — never ids or prompts.
  */
 export class SpanMetrics {
-  private readonly i: AgentInstruments;
-  private readonly now: RecordNow;
+  private readonly i: AgentCounters;
+  private readonly histograms: Record<HistogramName, HistogramSink>;
+  private readonly now: Recorder | undefined;
 
-  constructor(meter: Meter, private readonly price?: CostFunction) {
-    this.i = createInstruments(meter);
-    this.now = new RecordNow(this.i);
+  /**
+   * `histograms`: where the histograms' values go instead of SDK instruments on `meter` (the
+   * collector's KeyedHistograms, read by its MetricReader as a producer).
+   */
+  constructor(meter: Meter, private readonly price?: CostFunction, histograms?: Record<HistogramName, HistogramSink>) {
+    if (histograms === undefined) {
+      const all = createInstruments(meter);
+      this.i = all;
+      this.histograms = sdkSinks(all);
+      this.now = new RecordNow(all);
+    } else {
+      this.i = createCounters(meter);
+      this.histograms = histograms;
+      this.now = undefined;
+    }
   }
 
   /** An agent span started: one more active run. */
@@ -237,7 +264,7 @@ export class SpanMetrics {
    * `onError` gets each span that could not be counted; the rest still are.
    */
   spansEnded(spans: readonly SpanData[], onError: (err: Error) => void): void {
-    const sums = new RecordPerRequest(this.i);
+    const sums = new RecordPerRequest(this.i, this.histograms);
     for (const span of spans) {
       try {
         this.ended(span, false, undefined, sums);
@@ -250,7 +277,10 @@ export class SpanMetrics {
 
   /** `countActive` false for spans whose start this process never saw (the collector). */
   spanEnded(span: SpanData, countActive = true, telemetry?: TelemetryRow | null): void {
-    this.ended(span, countActive, telemetry, this.now);
+    if (this.now !== undefined) return this.ended(span, countActive, telemetry, this.now);
+    const one = new RecordPerRequest(this.i, this.histograms);
+    this.ended(span, countActive, telemetry, one);
+    one.record();
   }
 
   private ended(span: SpanData, countActive: boolean, telemetry: TelemetryRow | null | undefined, out: Recorder): void {
