@@ -6,6 +6,7 @@
 //    answers 200 (what HTTP alone costs), so the ratios show what decoding + mapping + SQLite add.
 //  - issue 13: p50 / p99 with durable acknowledgement (200 once the rows are committed) beside the
 //    behaviour before it (200 once queued), at the same offered load, interleaved (ackPhase below).
+//  - issue 12: the HTTP thread's CPU per span stage by stage, in process (collector-http-thread.mjs).
 import grpc from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
@@ -16,39 +17,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeTracesJson, encodeTracesProtobuf } from '../dist/src/collector/otlp/index.js';
+import { httpThreadStages } from './collector-http-thread.mjs';
+import { requestSpans, SPANS_PER_REQUEST } from './collector-requests.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = join(here, '..', 'dist', 'src', 'cli', 'main.js');
-const SPANS_PER_REQUEST = 100;
 const CONCURRENCY = 8;
-
-/** One request: an agent run with 99 model calls, as agentloupe's own SDK exports them. */
-function requestSpans(r) {
-  const traceId = (r + 1).toString(16).padStart(32, '0');
-  const agentSpan = (r * 1000 + 1).toString(16).padStart(16, '0');
-  const agentId = `bench-${r}`;
-  const t0 = 1_760_000_000_000_000_000n + BigInt(r) * 1_000_000_000n;
-  const resource = { 'service.name': 'bench-swarm', 'process.pid': 1 };
-  const spans = [];
-  for (let i = 0; i < SPANS_PER_REQUEST - 1; i++) {
-    spans.push({
-      traceId, spanId: (r * 1000 + 2 + i).toString(16).padStart(16, '0'), parentSpanId: agentSpan, name: 'chat claude-sonnet-4-5', kind: 2,
-      startTimeUnixNano: t0 + BigInt(i) * 1000n, endTimeUnixNano: t0 + BigInt(i) * 1000n + 500n, statusCode: 0,
-      attributes: {
-        'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude-sonnet-4-5',
-        'gen_ai.usage.input_tokens': 1200 + i, 'gen_ai.usage.output_tokens': 200, 'gen_ai.usage.cache_read.input_tokens': 300,
-        'agentloupe.owner.agent_id': agentId, 'gen_ai.agent.name': 'worker', 'agentloupe.cost.usd': 0.0042,
-      },
-      events: [], links: [], resource,
-    });
-  }
-  spans.push({
-    traceId, spanId: agentSpan, name: 'invoke_agent worker', kind: 0, startTimeUnixNano: t0, endTimeUnixNano: t0 + 10_000_000n, statusCode: 1,
-    attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.id': agentId, 'gen_ai.agent.name': 'worker', 'agentloupe.agent.type': 'worker' },
-    events: [], links: [], resource,
-  });
-  return spans;
-}
 
 function bodies(n, encoding, offset) {
   const out = [];
@@ -176,6 +150,10 @@ export default async function ({ quick }) {
   const results = {};
   const notes = [];
   try {
+    // First, while nothing else of this bench runs: the HTTP thread's work in process, by stage.
+    const stages = await httpThreadStages({ projectDir: join(here, '..'), requestSpans, requests: quick ? 40 : 200, rounds: quick ? 2 : 4 });
+    for (const [stage, us] of Object.entries(stages)) results[`http_thread_in_process_us_per_span_${stage}`] = Number(us.toFixed(2));
+    notes.push('http_thread_in_process_*: CPU µs per span of what the collector\'s HTTP thread does with a protobuf request, without HTTP, in this process (decode, ops = owners + mapping, metrics, encode = the op array, serialize = the structured clone postMessage makes); median of 4 rounds of 200 requests; `node bench/collector-http-thread.mjs <other checkout>` measures another build the same way');
     const baseline = await nullReceiver();
     const { child, url, grpcAddress } = await startCollector(join(dir, 'collector.db'), await freePort());
     try {
