@@ -64,13 +64,19 @@ export async function httpThreadStages({ projectDir, requestSpans, requests = 20
         let c2 = cpu();
         t.decode += c2 - c;
         c = c2;
-        const ops = builder.build(decoded.spans);
+        // As export-pipeline.ts does: the telemetry rows build maps are the metrics' too (older builds ignore the argument).
+        const telemetry = [];
+        const ops = builder.build(decoded.spans, telemetry);
         c2 = cpu();
         t.ops += c2 - c;
         c = c2;
-        metrics.spansEnded(decoded.spans, (err) => {
-          throw err;
-        });
+        metrics.spansEnded(
+          decoded.spans,
+          (err) => {
+            throw err;
+          },
+          telemetry,
+        );
         c2 = cpu();
         t.metrics += c2 - c;
         c = c2;

@@ -100,8 +100,10 @@ function byName(rm: ResourceMetrics): Record<string, unknown> {
 
 describe('SpanMetrics per request', () => {
   it('gives the data points that recording each span at once gives', async () => {
-    for (const seed of [1, 2, 3]) {
+    for (const seed of [1, 2, 3, 4]) {
       const spans = randomSpans(seed, 400);
+      // Seed 4: runs of calls with the same labels, as one agent's requests mostly are.
+      if (seed === 4) spans.sort((a, b) => (JSON.stringify(Object.values(a.attributes).slice(0, 3)) < JSON.stringify(Object.values(b.attributes).slice(0, 3)) ? -1 : 1));
       const requests = [spans.slice(0, 100), spans.slice(100, 250), spans.slice(250)];
       const summed = await points((m) => {
         for (const req of requests) m.spansEnded(req, (err) => { throw err; });

@@ -7,7 +7,7 @@
 import { warnOnce } from '../log.js';
 import type { SpanMetrics } from '../metrics/span-metrics.js';
 import type { CostFunction } from '../spans/mapping.js';
-import type { WriteOp } from '../spans/rows.js';
+import type { TelemetryRow, WriteOp } from '../spans/rows.js';
 import { codingAgentLogOps, codingAgentMetricOps } from './coding-agents.js';
 import type { CollectorMetrics } from './collector-metrics.js';
 import type { Forwarder } from './forwarder.js';
@@ -122,13 +122,14 @@ export class ExportPipeline {
     const limits = decodeLimits ? { limits: decodeLimits } : undefined;
     if (signal === 'traces') {
       const d = decodeTraces(body, ct, limits);
+      const telemetry: (TelemetryRow | null | undefined)[] = [];
       return {
-        ops: spanOps.build(d.spans),
+        ops: spanOps.build(d.spans, telemetry),
         accepted: d.spans.length,
         rejected: d.rejected,
         errors: d.errors,
         after: () =>
-          spanMetrics.spansEnded(d.spans, (err) => warnOnce('collector-span-metrics', `collector: a span could not be counted in the metrics: ${err.message}`)),
+          spanMetrics.spansEnded(d.spans, (err) => warnOnce('collector-span-metrics', `collector: a span could not be counted in the metrics: ${err.message}`), telemetry),
       };
     }
     if (signal === 'metrics') {

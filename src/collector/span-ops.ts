@@ -22,9 +22,9 @@
  * writer (see coding-agents.ts callPairKey).
  */
 import * as A from '../semconv.js';
-import { agentIdOf, isAgentSpan, syntheticAgentId, type CostFunction } from '../spans/mapping.js';
+import { agentIdOf, isAgentSpan, syntheticAgentId, telemetryFromSpan, type CostFunction } from '../spans/mapping.js';
 import { endedSpanOps } from '../spans/span-ops.js';
-import type { CallPair, WriteOp } from '../spans/rows.js';
+import type { CallPair, TelemetryRow, WriteOp } from '../spans/rows.js';
 import type { SpanData } from '../spans/span-data.js';
 import type { SpanOwnerLookup } from '../store/span-owners.js';
 import { codingAgentSessionOf, codingAgentSpanCall, sessionAgentRow } from './coding-agents.js';
@@ -66,15 +66,21 @@ export class SpanOpsBuilder {
     return this.waiting.size;
   }
 
-  /** Ops for one request's spans, in an order the writer can apply. */
-  build(spans: readonly SpanData[]): WriteOp[] {
+  /**
+   * Ops for one request's spans, in an order the writer can apply. `telemetry`, when given, gets
+   * each span's telemetry row as telemetryFromSpan maps it (null: none; undefined: an agent
+   * span, or a coding agent's call, whose row is its own), for the metrics to use the same
+   * conversion instead of a second one.
+   */
+  build(spans: readonly SpanData[], telemetry?: (TelemetryRow | null | undefined)[]): WriteOp[] {
     const batch = new Map<string, SpanData>();
     for (const s of spans) batch.set(key(s.traceId, s.spanId), s);
     const memo = new Map<string, Owner>();
     const ops: WriteOp[] = [];
     this.newWaits = [];
     const sessions = new Set<string>();
-    for (const span of spans) {
+    for (let i = 0; i < spans.length; i++) {
+      const span = spans[i]!;
       const k = key(span.traceId, span.spanId);
       const reown = this.waiting.delete(k);
       if (reown) ops.push({ kind: 'waitDone', traceId: span.traceId, spanId: span.spanId });
@@ -96,7 +102,10 @@ export class SpanOpsBuilder {
         // A coding agent's model-call span: its own row, which the writer pairs with the call's log event.
         const call = codingAgentSpanCall(span, owner ?? syntheticAgentId(span.traceId), this.options.price);
         const from = ops.length;
-        endedSpanOps(span, { agentId: owner ?? undefined, reown, dedupe: true }, this.options.price, ops, call?.row);
+        // Mapped here once (endedSpanOps sets its agent id), shared with the metrics.
+        const row = call?.row ?? telemetryFromSpan(span, '', this.options.price) ?? null;
+        if (telemetry !== undefined) telemetry[i] = call === undefined ? row : undefined;
+        endedSpanOps(span, { agentId: owner ?? undefined, reown, dedupe: true }, this.options.price, ops, row);
         if (call) for (let i = from; i < ops.length; i++) if (ops[i]!.kind === 'telemetry') (ops[i] as { pair?: CallPair }).pair = call.pair;
       }
       memo.set(k, owner);

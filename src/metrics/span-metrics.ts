@@ -130,10 +130,27 @@ function key(...parts: string[]): string {
   return k + parts[parts.length - 1]!;
 }
 
+function valuesOf(map: Map<string, Values>, key: string, attrs: () => Attributes): Values {
+  let v = map.get(key);
+  if (v === undefined) map.set(key, (v = { attrs: attrs(), values: [] }));
+  return v;
+}
+
 function pushValue(map: Map<string, Values>, key: string, attrs: () => Attributes, value: number): void {
-  const v = map.get(key);
-  if (v === undefined) map.set(key, { attrs: attrs(), values: [value] });
-  else v.values.push(value);
+  valuesOf(map, key, attrs).values.push(value);
+}
+
+/** Whether two calls fall in the same attribute sets (every label value the same). */
+function sameGroups(a: CallFacts, b: CallFacts): boolean {
+  return (
+    a.op === b.op &&
+    a.provider === b.provider &&
+    a.requestModel === b.requestModel &&
+    a.responseModel === b.responseModel &&
+    a.errorType === b.errorType &&
+    a.model === b.model &&
+    a.agentName === b.agentName
+  );
 }
 
 /**
@@ -174,21 +191,26 @@ class RecordPerRequest implements Recorder {
     if (seconds !== undefined) pushValue(this.toolDurations, tool, () => ({ [A.GEN_AI_TOOL_NAME]: tool }), seconds);
   }
 
+  /** The groups of the previous model call: consecutive calls of one request mostly share them. */
+  private last: { c: CallFacts; input: Values; output: Values; duration: Values | undefined; usage: UsageSums } | undefined;
+
   modelCall(c: CallFacts): void {
-    // responseModel '' and absent give the same attributes (an empty one is left out).
-    const semconvKey = key(c.op, c.provider, c.requestModel, c.responseModel ?? '');
-    pushValue(this.tokenUsage, `i${semconvKey}`, () => semconvAttrs(c, A.GEN_AI_TOKEN_TYPE, 'input'), c.input);
-    pushValue(this.tokenUsage, `o${semconvKey}`, () => semconvAttrs(c, A.GEN_AI_TOKEN_TYPE, 'output'), c.output);
+    const last = this.last;
+    let g: NonNullable<typeof last>;
+    if (last !== undefined && sameGroups(last.c, c)) g = last;
+    else this.last = g = this.groups(c);
+    g.input.values.push(c.input);
+    g.output.values.push(c.output);
     if (c.seconds !== undefined) {
-      const errorType = c.errorType;
-      pushValue(this.durations, errorType ? `e${key(semconvKey, errorType)}` : `n${semconvKey}`, () => (errorType ? semconvAttrs(c, A.ERROR_TYPE, errorType) : semconvAttrs(c)), c.seconds);
+      if (g.duration === undefined) {
+        // responseModel '' and absent give the same attributes (an empty one is left out).
+        const semconvKey = key(c.op, c.provider, c.requestModel, c.responseModel ?? '');
+        const errorType = c.errorType;
+        g.duration = valuesOf(this.durations, errorType ? `e${key(semconvKey, errorType)}` : `n${semconvKey}`, () => (errorType ? semconvAttrs(c, A.ERROR_TYPE, errorType) : semconvAttrs(c)));
+      }
+      g.duration.values.push(c.seconds);
     }
-    const usageKey = key(c.provider, c.model, c.agentName);
-    let u = this.usage.get(usageKey);
-    if (u === undefined) {
-      u = { call: c, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0, unpriced: 0, priced: 0, cost: 0 };
-      this.usage.set(usageKey, u);
-    }
+    const u = g.usage;
     // Only positive counts are added, as RecordNow does: a kind never used gets no series.
     if (c.input > 0) u.input += c.input;
     if (c.output > 0) u.output += c.output;
@@ -200,6 +222,23 @@ class RecordPerRequest implements Recorder {
       u.priced++;
       u.cost += c.cost;
     }
+  }
+
+  private groups(c: CallFacts): NonNullable<RecordPerRequest['last']> {
+    const semconvKey = key(c.op, c.provider, c.requestModel, c.responseModel ?? '');
+    const usageKey = key(c.provider, c.model, c.agentName);
+    let usage = this.usage.get(usageKey);
+    if (usage === undefined) {
+      usage = { call: c, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0, unpriced: 0, priced: 0, cost: 0 };
+      this.usage.set(usageKey, usage);
+    }
+    return {
+      c,
+      input: valuesOf(this.tokenUsage, `i${semconvKey}`, () => semconvAttrs(c, A.GEN_AI_TOKEN_TYPE, 'input')),
+      output: valuesOf(this.tokenUsage, `o${semconvKey}`, () => semconvAttrs(c, A.GEN_AI_TOKEN_TYPE, 'output')),
+      duration: undefined,
+      usage,
+    };
   }
 
   /** Into the instruments, once per attribute set. */
@@ -261,13 +300,15 @@ export class SpanMetrics {
 
   /**
    * Spans received together (the collector's requests), summed per attribute set first.
-   * `onError` gets each span that could not be counted; the rest still are.
+   * `onError` gets each span that could not be counted; the rest still are. `telemetry[n]`, when
+   * not undefined, is spans[n]'s telemetry row already mapped (SpanOpsBuilder.build).
    */
-  spansEnded(spans: readonly SpanData[], onError: (err: Error) => void): void {
+  spansEnded(spans: readonly SpanData[], onError: (err: Error) => void, telemetry?: readonly (TelemetryRow | null | undefined)[]): void {
     const sums = new RecordPerRequest(this.i, this.histograms);
-    for (const span of spans) {
+    for (let n = 0; n < spans.length; n++) {
+      const span = spans[n]!;
       try {
-        this.ended(span, false, undefined, sums);
+        this.ended(span, false, telemetry?.[n], sums);
       } catch (err) {
         onError(err as Error);
       }
