@@ -164,21 +164,27 @@ function rawRowsPerSecond(dir, spans, sameRows, autoCheckpoint = true) {
   const insT = db.prepare(`INSERT INTO telemetry (agent_id, timestamp, input_tokens, output_tokens, cached_tokens, cache_creation_tokens, cache_read_tokens,
     total_tokens, estimated_cost, model, provider, tool_name, tool_args, tool_approved, tool_approval_type, engine_id)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL, NULL)`);
-  const insC = db.prepare('INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, unpriced, reasoning_tokens, duration_ms, partial) VALUES (?, ?, ?, ?, 0, 0, ?, 0)');
+  const insC = db.prepare('INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, unpriced, reasoning_tokens, duration_ms, partial, trace_seq) VALUES (?, ?, ?, ?, 0, 0, ?, 0, ?)');
   const insS = db.prepare(`INSERT OR REPLACE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, duration_ns, status_code, status_message,
-    service_name, scope_name, agent_id, attributes, events, links, resource) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?, ?, ?, '[]', '[]', ?)`);
+    service_name, scope_name, agent_id, attributes, events, links, resource, trace_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?, ?, ?, '[]', '[]', ?, ?)`);
+  // Rows are keyed by their trace's number (schema 7), looked up once per trace per transaction as the writer does.
+  const findTrace = db.prepare('SELECT seq FROM traces WHERE trace_id = ?').pluck();
+  const addTrace = db.prepare('INSERT INTO traces (trace_id) VALUES (?) RETURNING seq').pluck();
   const batch = db.transaction((rows) => {
+    const seqs = new Map();
+    const seqOf = (t) => seqs.get(t) ?? seqs.set(t, findTrace.get(t) ?? addTrace.get(t)).get(t);
     for (const s of rows) {
       const a = s.attributes;
       const ctx = s.spanContext();
       const info = insT.run(agentId, s.endTime[0], a['gen_ai.usage.input_tokens'], a['gen_ai.usage.output_tokens'], 300, 0, 300,
         a['gen_ai.usage.input_tokens'] + a['gen_ai.usage.output_tokens'], a['agentloupe.cost.usd'], a['gen_ai.response.model'], a['gen_ai.provider.name']);
       if (sameRows) {
-        insC.run(info.lastInsertRowid, ctx.traceId, ctx.spanId, 'chat', 5);
+        const seq = seqOf(ctx.traceId);
+        insC.run(info.lastInsertRowid, ctx.traceId, ctx.spanId, 'chat', 5, seq);
         const start = BigInt(s.startTime[0]) * 1_000_000_000n + BigInt(s.startTime[1]);
         const end = BigInt(s.endTime[0]) * 1_000_000_000n + BigInt(s.endTime[1]);
         insS.run(ctx.traceId, ctx.spanId, s.parentSpanContext?.spanId ?? null, s.name, s.kind, start, end, end - start,
-          'bench', 'agentloupe', agentId, JSON.stringify(a), JSON.stringify(s.resource.attributes));
+          'bench', 'agentloupe', agentId, JSON.stringify(a), JSON.stringify(s.resource.attributes), seq);
       }
     }
   });

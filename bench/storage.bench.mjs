@@ -19,49 +19,66 @@ const DERIVABLE = new Set([
   'gen_ai.operation.name', 'agentloupe.owner.agent_id',
 ]);
 
+/** Real SDK spans of `n` model calls, 99 per agent run (a trace each), as agents record them. */
 async function makeSpans(n) {
   const captured = [];
   const provider = new BasicTracerProvider({ spanProcessors: [{ onStart() {}, onEnd: (s) => captured.push(s), forceFlush: async () => {}, shutdown: async () => {} }] });
   const monitor = createMonitor({ tracerProvider: provider, registerGlobal: false, metricReaders: [] });
-  const run = monitor.startAgent({ type: 'bench' });
-  for (let i = 0; i < n; i++) run.recordUsage({ provider: 'anthropic', model: 'claude-sonnet-4-5', inputTokens: 1000 + i, outputTokens: 200, cacheReadTokens: 300, durationMs: 5 });
-  run.complete();
+  for (let i = 0; i < n; i += 99) {
+    const run = monitor.startAgent({ type: 'bench' });
+    for (let j = i; j < Math.min(n, i + 99); j++) run.recordUsage({ provider: 'anthropic', model: 'claude-sonnet-4-5', inputTokens: 1000 + j, outputTokens: 200, cacheReadTokens: 300, durationMs: 5 });
+    run.complete();
+  }
   await monitor.shutdown();
   return captured.filter((s) => s.attributes['gen_ai.operation.name'] !== 'invoke_agent');
 }
 
 const ns = (t) => BigInt(t[0]) * 1_000_000_000n + BigInt(t[1]);
 
-/** Calls per second for one layout. */
-function layoutRate(dir, spans, layout, log) {
+/** Schema 6's keys: spans unique by (trace_id, span_id), calls indexed by span_id; no trace numbers. */
+const V6_KEYS = ['DROP INDEX idx_spans_trace', 'CREATE UNIQUE INDEX idx_spans_id ON spans(trace_id, span_id)',
+  'DROP INDEX idx_telemetry_calls_trace', 'CREATE INDEX idx_telemetry_calls_span ON telemetry_calls(span_id)'];
+
+const WIDE = ['parent_span_id TEXT', 'name TEXT', 'kind INTEGER', 'start_ns INTEGER', 'end_ns INTEGER', 'status_code INTEGER', 'status_message TEXT',
+  'scope_name TEXT', 'attributes TEXT', 'events TEXT', 'links TEXT', 'resource_id INTEGER'].map((c) => `ALTER TABLE telemetry_calls ADD COLUMN ${c}`);
+
+/** Calls per second for one layout, measured after `pre` calls are stored (index pages then outnumber a transaction's rows, as in use). */
+function layoutRate(dir, pre, spans, layout) {
   const db = openDatabase(join(dir, `${layout.name.replace(/\W+/g, '-')}-${Math.random()}.db`));
   for (const sql of layout.setup ?? []) db.exec(sql);
   const agentId = 'bench-agent';
   db.prepare("INSERT INTO agents (id, agent_type, status, start_time) VALUES (?, 'bench', 'running', 0)").run(agentId);
+  const seqCol = layout.v6 ? '' : ', trace_seq';
+  const seqVal = layout.v6 ? '' : ', ?';
   const insT = db.prepare(`INSERT INTO telemetry (agent_id, timestamp, input_tokens, output_tokens, cached_tokens, cache_creation_tokens, cache_read_tokens,
     total_tokens, estimated_cost, model, provider) VALUES (?, ?, ?, ?, 300, 0, 300, ?, ?, ?, ?)`);
-  const insC = db.prepare('INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, duration_ms) VALUES (?, ?, ?, ?, ?)');
+  const insC = db.prepare(`INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, duration_ms${seqCol}) VALUES (?, ?, ?, ?, ?${seqVal})`);
   const insW = layout.wide ? db.prepare(`INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, duration_ms, parent_span_id, name, kind, start_ns, end_ns,
-    status_code, status_message, scope_name, attributes, events, links, resource_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, 'agentloupe', ?, '[]', '[]', 1)`) : undefined;
+    status_code, status_message, scope_name, attributes, events, links, resource_id${seqCol}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, 'agentloupe', ?, '[]', '[]', 1${seqVal})`) : undefined;
   const insS = db.prepare(`INSERT OR REPLACE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, duration_ns, service_name, scope_name,
-    agent_id, attributes, resource) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    agent_id, attributes, resource${seqCol}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?${seqVal})`);
+  const findTrace = db.prepare('SELECT seq FROM traces WHERE trace_id = ?').pluck();
+  const addTrace = db.prepare('INSERT INTO traces (trace_id) VALUES (?) RETURNING seq').pluck();
   const resource = JSON.stringify(spans[0].resource.attributes);
-  if (layout.name.startsWith('today: ')) log(`resource JSON ${resource.length} bytes, attributes JSON ${JSON.stringify(spans[0].attributes).length} bytes`);
-  const batch = db.transaction((rows) => {
+  const batch = db.transaction((rows, offset) => {
+    const seqs = new Map();
     for (const s of rows) {
       const a = s.attributes;
       const ctx = s.spanContext();
+      // Pre-filled rows get their own ids: a copy of the measured spans under other traces.
+      const traceId = offset === 0 ? ctx.traceId : `${offset.toString(16).padStart(8, '0')}${ctx.traceId.slice(8)}`;
+      const seq = [];
+      if (!layout.v6) seq.push(seqs.get(traceId) ?? seqs.set(traceId, findTrace.get(traceId) ?? addTrace.get(traceId)).get(traceId));
       let telemetryId;
       if (layout.telemetry) {
         telemetryId = insT.run(agentId, s.endTime[0], a['gen_ai.usage.input_tokens'], a['gen_ai.usage.output_tokens'],
           a['gen_ai.usage.input_tokens'] + a['gen_ai.usage.output_tokens'], a['agentloupe.cost.usd'], a['gen_ai.response.model'], a['gen_ai.provider.name']).lastInsertRowid;
       }
-      if (layout.calls) insC.run(telemetryId, ctx.traceId, ctx.spanId, 'chat', 5);
+      if (layout.calls) insC.run(telemetryId, traceId, ctx.spanId, 'chat', 5, ...seq);
       if (layout.wide) {
         const rest = {};
         for (const k in a) if (!DERIVABLE.has(k)) rest[k] = a[k];
-        insW.run(telemetryId, ctx.traceId, ctx.spanId, 'chat', 5, s.parentSpanContext?.spanId ?? null, s.name, s.kind, ns(s.startTime), ns(s.endTime),
-          JSON.stringify(layout.wide === 'full' ? a : rest));
+        insW.run(telemetryId, traceId, ctx.spanId, 'chat', 5, s.parentSpanContext?.spanId ?? null, s.name, s.kind, ns(s.startTime), ns(s.endTime), JSON.stringify(rest), ...seq);
       }
       if (layout.spans) {
         const start = ns(s.startTime);
@@ -71,13 +88,16 @@ function layoutRate(dir, spans, layout, log) {
           attrs = {};
           for (const k in a) if (!DERIVABLE.has(k)) attrs[k] = a[k];
         }
-        insS.run(ctx.traceId, ctx.spanId, s.parentSpanContext?.spanId ?? null, s.name, s.kind, start, end, end - start, 'bench', 'agentloupe', agentId,
-          JSON.stringify(attrs), layout.spans === 'rest' || layout.noResource ? '{}' : resource);
+        insS.run(traceId, ctx.spanId, s.parentSpanContext?.spanId ?? null, s.name, s.kind, start, end, end - start, 'bench', 'agentloupe', agentId,
+          JSON.stringify(attrs), layout.spans === 'rest' ? '{}' : resource, ...seq);
       }
     }
   });
+  for (let done = 0, round = 1; done < pre; round++) {
+    for (let i = 0; i < spans.length && done < pre; i += BATCH, done += BATCH) batch(spans.slice(i, i + BATCH), round);
+  }
   const t0 = performance.now();
-  for (let i = 0; i < spans.length; i += BATCH) batch(spans.slice(i, i + BATCH));
+  for (let i = 0; i < spans.length; i += BATCH) batch(spans.slice(i, i + BATCH), 0);
   const seconds = (performance.now() - t0) / 1000;
   db.close();
   return spans.length / seconds;
@@ -101,46 +121,12 @@ function agentStartRate(dir, stored, n) {
 }
 
 const LAYOUTS = [
-  { name: 'today: telemetry + telemetry_calls + full span row', telemetry: true, calls: true, spans: 'full' },
-  {
-    name: 'today, spans without the agent/start/service indexes',
-    telemetry: true, calls: true, spans: 'full',
-    setup: ['DROP INDEX idx_spans_agent', 'DROP INDEX idx_spans_start', 'DROP INDEX idx_spans_service'],
-  },
-  { name: 'today, spans without its unique (trace_id, span_id) index', telemetry: true, calls: true, spans: 'full', setup: ['DROP INDEX idx_spans_id'] },
-  { name: 'today, 64 MiB page cache (cache_size)', telemetry: true, calls: true, spans: 'full', setup: ['PRAGMA cache_size = -65536'] },
-  { name: 'today, telemetry_calls without its span_id index', telemetry: true, calls: true, spans: 'full', setup: ['DROP INDEX idx_telemetry_calls_span'] },
-  { name: 'today, span row with resource interned (stored once, not per span)', telemetry: true, calls: true, spans: 'full', noResource: true },
-  { name: 'today again (order check)', telemetry: true, calls: true, spans: 'full' },
+  { name: 'today (schema 7): telemetry + telemetry_calls + full span row, keyed by trace number', telemetry: true, calls: true, spans: 'full' },
+  { name: 'schema 6 keys: spans by (trace_id, span_id), calls by span_id', telemetry: true, calls: true, spans: 'full', v6: true, setup: V6_KEYS },
+  { name: 'today, spans without their unique key', telemetry: true, calls: true, spans: 'full', setup: ['DROP INDEX idx_spans_trace'] },
   { name: 'telemetry + calls + span row without what telemetry holds', telemetry: true, calls: true, spans: 'rest' },
   { name: 'telemetry + full span row (no telemetry_calls)', telemetry: true, calls: false, spans: 'full' },
-  { name: 'full span row only', telemetry: false, calls: false, spans: 'full' },
-  {
-    name: 'telemetry + telemetry_calls widened with the span remainder (no span row)', telemetry: true, wide: true, spans: false,
-    setup: ['ALTER TABLE telemetry_calls ADD COLUMN parent_span_id TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN name TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN kind INTEGER',
-      'ALTER TABLE telemetry_calls ADD COLUMN start_ns INTEGER', 'ALTER TABLE telemetry_calls ADD COLUMN end_ns INTEGER', 'ALTER TABLE telemetry_calls ADD COLUMN status_code INTEGER',
-      'ALTER TABLE telemetry_calls ADD COLUMN status_message TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN scope_name TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN attributes TEXT',
-      'ALTER TABLE telemetry_calls ADD COLUMN events TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN links TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN resource_id INTEGER'],
-  },
-  {
-    name: 'the same, plus an index on start_ns',
-    telemetry: true, wide: true, spans: false,
-    setup: ['ALTER TABLE telemetry_calls ADD COLUMN parent_span_id TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN name TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN kind INTEGER',
-      'ALTER TABLE telemetry_calls ADD COLUMN start_ns INTEGER', 'ALTER TABLE telemetry_calls ADD COLUMN end_ns INTEGER', 'ALTER TABLE telemetry_calls ADD COLUMN status_code INTEGER',
-      'ALTER TABLE telemetry_calls ADD COLUMN status_message TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN scope_name TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN attributes TEXT',
-      'ALTER TABLE telemetry_calls ADD COLUMN events TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN links TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN resource_id INTEGER',
-      'CREATE INDEX idx_tc_start ON telemetry_calls(start_ns)'],
-  },
-  {
-    name: 'whole span in telemetry_calls (full attributes; indexes (trace_id, span_id), start_ns, (scope, name))',
-    telemetry: true, wide: 'full', spans: false,
-    setup: ['ALTER TABLE telemetry_calls ADD COLUMN parent_span_id TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN name TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN kind INTEGER',
-      'ALTER TABLE telemetry_calls ADD COLUMN start_ns INTEGER', 'ALTER TABLE telemetry_calls ADD COLUMN end_ns INTEGER', 'ALTER TABLE telemetry_calls ADD COLUMN status_code INTEGER',
-      'ALTER TABLE telemetry_calls ADD COLUMN status_message TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN scope_name TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN attributes TEXT',
-      'ALTER TABLE telemetry_calls ADD COLUMN events TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN links TEXT', 'ALTER TABLE telemetry_calls ADD COLUMN resource_id INTEGER',
-      'DROP INDEX idx_telemetry_calls_span', 'CREATE INDEX idx_tc_id ON telemetry_calls(trace_id, span_id)',
-      'CREATE INDEX idx_tc_start ON telemetry_calls(start_ns)', 'CREATE INDEX idx_tc_name ON telemetry_calls(scope_name, name)'],
-  },
+  { name: 'telemetry + telemetry_calls widened with the span remainder (no span row)', telemetry: true, wide: true, spans: false, setup: WIDE },
   { name: 'telemetry + telemetry_calls (no span row)', telemetry: true, calls: true, spans: false },
   { name: 'telemetry only', telemetry: true, calls: false, spans: false },
 ];
@@ -148,12 +134,13 @@ const LAYOUTS = [
 export default async function storage({ quick, log }) {
   const dir = mkdtempSync(join(tmpdir(), 'agentloupe-bench-storage-'));
   const n = quick ? 4_000 : 30_000;
+  const pre = quick ? 20_000 : 100_000;
   const reps = quick ? 1 : 3;
   try {
-    log(`${LAYOUTS.length} layouts, ${n} model calls each, ${reps} interleaved rounds`);
+    log(`${LAYOUTS.length} layouts, ${n} model calls each after ${pre} stored, ${reps} interleaved rounds`);
     const spans = await makeSpans(n);
     const rates = LAYOUTS.map(() => []);
-    for (let r = 0; r < reps; r++) LAYOUTS.forEach((l, i) => rates[i].push(layoutRate(dir, spans, l, r === 0 ? log : () => {})));
+    for (let r = 0; r < reps; r++) LAYOUTS.forEach((l, i) => rates[i].push(layoutRate(dir, pre, spans, l)));
     const base = median(rates[0]);
     const results = {};
     LAYOUTS.forEach((l, i) => {
@@ -171,7 +158,7 @@ export default async function storage({ quick, log }) {
       name: 'storage',
       results,
       notes: [
-        `raw better-sqlite3 prepared inserts, ${BATCH} calls per transaction, WAL with SQLite's automatic checkpoint, foreign keys on (openDatabase's settings); median of ${reps}`,
+        `calls in runs of 99 (a trace each), measured after ${pre} calls stored; raw better-sqlite3 prepared inserts, ${BATCH} calls per transaction, WAL with SQLite's automatic checkpoint, foreign keys on (openDatabase's settings); median of ${reps}`,
         'span row "without what telemetry holds": the attributes minus token counts, cost, model, provider, operation and owner (what a read would add back from telemetry)',
       ],
     };

@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import type { SqliteDatabase } from './database.js';
+import { traceSeqOf } from './schema.js';
 
 /**
  * Retention and upkeep: prune old runs, vacuum. Kept apart from the writer because these are
@@ -140,7 +141,15 @@ export function prune(db: SqliteDatabase, cutoff: number, options: { dryRun?: bo
   if (tableExists(db, 'span_waits')) {
     inBatches(
       `DELETE FROM span_waits WHERE (trace_id, span_id) IN (SELECT trace_id, span_id FROM span_waits w
-         WHERE NOT EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = w.trace_id) LIMIT ${ROW_BATCH})`,
+         WHERE NOT EXISTS (SELECT 1 FROM spans s WHERE s.trace_seq = ${traceSeqOf('w.trace_id')}) LIMIT ${ROW_BATCH})`,
+      {},
+    );
+  }
+  // Trace numbers (schema 7) with no span and no call left.
+  if (tableExists(db, 'traces')) {
+    inBatches(
+      `DELETE FROM traces WHERE seq IN (SELECT t.seq FROM traces t WHERE NOT EXISTS (SELECT 1 FROM spans s WHERE s.trace_seq = t.seq)
+         AND NOT EXISTS (SELECT 1 FROM telemetry_calls c WHERE c.trace_seq = t.seq) LIMIT ${ROW_BATCH})`,
       {},
     );
   }

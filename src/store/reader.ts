@@ -1,6 +1,7 @@
 import { defaultDbPath, openDatabase, type SqliteDatabase } from './database.js';
 import type { AgentRow, AgentStatus } from '../spans/rows.js';
 import { splitRange, type RollupSplit } from './rollup.js';
+import { traceSeqOf } from './schema.js';
 import { GEN_AI_INPUT_MESSAGES, GEN_AI_OUTPUT_MESSAGES } from '../semconv.js';
 
 /** A requested agent that is not in the database. */
@@ -802,7 +803,7 @@ export class MonitoringStore {
   /** Every stored span of a trace, parents before children where times allow. */
   getTrace(traceId: string): SpanRecord[] {
     const rows = this.db
-      .prepare('SELECT * FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id')
+      .prepare(`SELECT * FROM spans WHERE trace_seq = ${traceSeqOf('?')} ORDER BY start_ns, span_id`)
       .safeIntegers(true)
       .all(traceId.toLowerCase()) as Record<string, unknown>[];
     const spans: SpanRecord[] = rows.map((r) => ({

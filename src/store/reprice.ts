@@ -10,6 +10,7 @@
 import { AGENTLOUPE_COST_UNPRICED, AGENTLOUPE_COST_USD } from '../semconv.js';
 import type { Pricing } from '../telemetry/pricing-port.js';
 import type { SqliteDatabase } from './database.js';
+import { traceSeqOf } from './schema.js';
 
 export interface RepriceOptions {
   /** Only models whose name starts with this. */
@@ -91,7 +92,7 @@ export function reprice(db: SqliteDatabase, pricing: Pricing, options: RepriceOp
   const costPath = `$."${AGENTLOUPE_COST_USD}"`;
   const setSpan = db.prepare(
     `UPDATE spans SET attributes = json_set(json_remove(attributes, '${unpricedPath}'), '${costPath}', ?)
-      WHERE trace_id = ? AND span_id = ? AND json_valid(attributes)`,
+      WHERE trace_seq = ${traceSeqOf('?')} AND span_id = ? AND json_valid(attributes)`,
   );
 
   const run = (): RepriceResult => {

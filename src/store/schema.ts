@@ -282,6 +282,41 @@ export const MIGRATIONS: Migration[] = [
       'CREATE INDEX idx_session_events_agent_time ON session_events(agent_id, time_ns)',
     ],
   },
+  {
+    version: 7,
+    description: 'spans and model calls keyed by trace sequence: traces (seq, trace_id), spans.trace_seq and telemetry_calls.trace_seq, indexed with span_id in place of the trace/span id indexes',
+    // Span ids are random: an index led by them (or by the random trace id) takes every insert to
+    // a random page, and each commit then writes one index page per span into the WAL and again
+    // at the checkpoint — at 200,000 stored spans that was two thirds of the write time
+    // (docs/performance.md). A trace gets a sequence number when first seen (one random insert per
+    // trace, into `traces`); keyed by it, a trace's spans land together at the index's end.
+    // AUTOINCREMENT: a number is never reused, even after prune forgets a trace.
+    statements: () => [
+      'CREATE TABLE traces (seq INTEGER PRIMARY KEY AUTOINCREMENT, trace_id TEXT NOT NULL UNIQUE)',
+      // In order of first appearance, so the backfilled numbers follow time as new ones will.
+      // Calls after spans: a call's trace without any span stored is rare (a log event's context).
+      `INSERT INTO traces (trace_id)
+        SELECT trace_id FROM (SELECT trace_id, MIN(first) AS first FROM (
+          SELECT trace_id, MIN(rowid) AS first FROM spans GROUP BY trace_id
+          UNION ALL SELECT trace_id, 9e18 + MIN(telemetry_id) FROM telemetry_calls WHERE trace_id IS NOT NULL GROUP BY trace_id
+        ) GROUP BY trace_id) ORDER BY first`,
+      'ALTER TABLE spans ADD COLUMN trace_seq INTEGER',
+      'UPDATE spans SET trace_seq = (SELECT seq FROM traces WHERE traces.trace_id = spans.trace_id)',
+      'ALTER TABLE telemetry_calls ADD COLUMN trace_seq INTEGER',
+      'UPDATE telemetry_calls SET trace_seq = (SELECT seq FROM traces WHERE traces.trace_id = telemetry_calls.trace_id) WHERE trace_id IS NOT NULL',
+      'DROP INDEX idx_spans_id',
+      'CREATE UNIQUE INDEX idx_spans_trace ON spans(trace_seq, span_id)',
+      'DROP INDEX idx_telemetry_calls_span',
+      'CREATE INDEX idx_telemetry_calls_trace ON telemetry_calls(trace_seq, span_id)',
+    ],
+  },
 ];
+
+/**
+ * A trace's sequence number (schema 7) from its id, as a SQL subquery: spans and calls are
+ * indexed by `(trace_seq, span_id)`, so a trace's rows are found through it (`expr` is the
+ * trace id: a parameter or a column).
+ */
+export const traceSeqOf = (expr: string): string => `(SELECT seq FROM traces WHERE trace_id = ${expr})`;
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import { syntheticAgentId } from '../spans/mapping.js';
 import type { SqliteDatabase } from './database.js';
+import { traceSeqOf } from './schema.js';
 
 /** What the database knows about a span the collector has not seen in this process. */
 export type StoredOwner =
@@ -10,13 +11,13 @@ export type StoredOwner =
 
 /**
  * The one read the collector needs while mapping a request: which agent run owns a span that
- * arrived earlier (an earlier request, or before a restart). Indexed by (trace_id, span_id).
+ * arrived earlier (an earlier request, or before a restart). Indexed by (trace_seq, span_id).
  */
 export class SpanOwnerLookup {
   private readonly stmt: Statement;
 
   constructor(db: SqliteDatabase) {
-    this.stmt = db.prepare('SELECT agent_id FROM spans WHERE trace_id = ? AND span_id = ?');
+    this.stmt = db.prepare(`SELECT agent_id FROM spans WHERE trace_seq = ${traceSeqOf('?')} AND span_id = ?`);
   }
 
   ownerOf(traceId: string, spanId: string): StoredOwner {

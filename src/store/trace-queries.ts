@@ -136,7 +136,7 @@ export class TraceQueries {
     return this.db
       .prepare(
         `SELECT p.service_name AS parent, c.service_name AS child, COUNT(*) AS callCount
-         FROM spans c JOIN spans p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
+         FROM spans c JOIN spans p ON p.trace_seq = c.trace_seq AND p.span_id = c.parent_span_id
          WHERE c.start_ns >= ? AND c.start_ns <= ? AND p.service_name IS NOT NULL AND c.service_name IS NOT NULL
            AND p.service_name <> c.service_name
          GROUP BY 1, 2 ORDER BY 1, 2`,

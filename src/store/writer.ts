@@ -36,9 +36,17 @@ export class SqliteWriter {
    * calls under one run then look it up once. Any other op may change agents, so it clears this.
    */
   private readonly agentCache = new Map<string, AgentForTelemetry | undefined>();
+  /** Schema 7: a trace's sequence number (schema.ts) by trace id, within one transaction. */
+  private readonly traces: { find: Statement; add: Statement } | undefined;
+  private readonly seqCache = new Map<string, number>();
 
   constructor(readonly db: SqliteDatabase) {
     const p = (sql: string): Statement => db.prepare(sql);
+    // Schema 7 keys spans and calls by trace sequence (schema.ts); a writer on an older file, before
+    // it is migrated (tests build such files), keys them by trace id as that file's indexes do.
+    const v7 = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'traces'").get() !== undefined;
+    // A trace's rows, by sequence on schema 7 (the named parameters carry both).
+    const inTrace = (alias: string): string => (v7 ? `${alias}trace_seq = @traceSeq` : `${alias}trace_id = @traceId`);
     this.s = {
       agentExists: p('SELECT parent_id, end_time FROM agents WHERE id = ?'),
       agentForTelemetry: p('SELECT a.end_time AS end_time, r.name AS name FROM agents a LEFT JOIN agent_runs r ON r.agent_id = a.id WHERE a.id = ?'),
@@ -89,23 +97,23 @@ export class SqliteWriter {
         ON CONFLICT(id) DO UPDATE SET start_time = MIN(agents.start_time, excluded.start_time), end_time = MAX(COALESCE(agents.end_time, 0), excluded.end_time)`),
       stubAgent: p(`INSERT OR IGNORE INTO agents (id, agent_type, status, start_time) VALUES (?, ?, 'running', ?)`),
       // IS, not =: telemetry from log events (coding agents) may have no trace id.
-      telemetryExists: p('SELECT 1 FROM telemetry_calls WHERE span_id = ? AND trace_id IS ?'),
+      telemetryExists: p(v7 ? 'SELECT 1 FROM telemetry_calls WHERE trace_seq IS @traceSeq AND span_id = @spanId' : 'SELECT 1 FROM telemetry_calls WHERE span_id = @spanId AND trace_id IS @traceId'),
       // Descendants of a span still waiting for an owner: no agent, or the trace's synthetic one.
       // The walk stops at spans owned by a real agent (an agent span owns itself).
       reownSpans: p(`WITH RECURSIVE sub(span_id) AS (
-          SELECT span_id FROM spans WHERE trace_id = @traceId AND parent_span_id = @spanId AND (agent_id IS NULL OR agent_id = @synthetic)
+          SELECT span_id FROM spans WHERE ${inTrace('')} AND parent_span_id = @spanId AND (agent_id IS NULL OR agent_id = @synthetic)
           UNION
           SELECT c.span_id FROM spans c JOIN sub ON c.parent_span_id = sub.span_id
-            WHERE c.trace_id = @traceId AND (c.agent_id IS NULL OR c.agent_id = @synthetic)
+            WHERE ${inTrace('c.')} AND (c.agent_id IS NULL OR c.agent_id = @synthetic)
         )
-        UPDATE spans SET agent_id = @agentId WHERE trace_id = @traceId AND span_id IN (SELECT span_id FROM sub) RETURNING span_id`),
+        UPDATE spans SET agent_id = @agentId WHERE ${inTrace('')} AND span_id IN (SELECT span_id FROM sub) RETURNING span_id`),
       reownTokens: p(`SELECT COALESCE(SUM(total_tokens), 0) AS tokens FROM telemetry WHERE agent_id = @synthetic
-          AND id IN (SELECT telemetry_id FROM telemetry_calls WHERE trace_id = @traceId AND span_id = @spanId)`),
+          AND id IN (SELECT telemetry_id FROM telemetry_calls WHERE ${inTrace('')} AND span_id = @spanId)`),
       reownTelemetry: p(`UPDATE telemetry SET agent_id = @agentId WHERE agent_id = @synthetic
-          AND id IN (SELECT telemetry_id FROM telemetry_calls WHERE trace_id = @traceId AND span_id = @spanId)`),
+          AND id IN (SELECT telemetry_id FROM telemetry_calls WHERE ${inTrace('')} AND span_id = @spanId)`),
       // Agent runs directly under a re-owned span (or under the span itself) gain their parent.
       reownChildAgents: p(`UPDATE agents SET parent_id = @agentId WHERE +parent_id IS NULL AND id <> @agentId AND id IN (
-          SELECT r.agent_id FROM agent_runs r JOIN spans s ON s.trace_id = r.trace_id AND s.span_id = r.span_id
+          SELECT r.agent_id FROM agent_runs r JOIN spans s ON ${inTrace('s.')} AND s.span_id = r.span_id
           WHERE r.trace_id = @traceId AND s.parent_span_id = @spanId)`),
       dropEmptyUsage: p('DELETE FROM agent_usage WHERE agent_id = ? AND execution_count = 0 AND total_tokens <= 0'),
       dropEmptySynthetic: p(`DELETE FROM agents WHERE id = @synthetic AND NOT EXISTS (SELECT 1 FROM telemetry WHERE agent_id = @synthetic)
@@ -113,12 +121,12 @@ export class SqliteWriter {
       insertTelemetry: p(`INSERT INTO telemetry (agent_id, timestamp, input_tokens, output_tokens, cached_tokens, cache_creation_tokens, cache_read_tokens,
           total_tokens, estimated_cost, model, provider, tool_name, tool_args, tool_approved, tool_approval_type, engine_id)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      insertCall: p(`INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, unpriced, reasoning_tokens, duration_ms, partial)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertCall: p(`INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, unpriced, reasoning_tokens, duration_ms, partial${v7 ? ', trace_seq' : ''})
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?${v7 ? ', ?' : ''})`),
       // Positional, unlike the rare agent statements: binding by name costs a lookup per column on every model call.
       insertSpan: p(`INSERT OR REPLACE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, duration_ns, status_code,
-          status_message, service_name, scope_name, agent_id, attributes, events, links, resource)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+          status_message, service_name, scope_name, agent_id, attributes, events, links, resource${v7 ? ', trace_seq' : ''})
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?${v7 ? ', ?' : ''})`),
     };
     // Schema 5's collector state (span_waits, call pairing). A writer on an older file, before it
     // is migrated (tests build such files), writes everything else and skips these.
@@ -135,7 +143,7 @@ export class SqliteWriter {
               ORDER BY ABS(t.timestamp - @timestamp), t.id LIMIT 1`),
           // A log event emitted inside the call's own span.
           linkTwin: p(`SELECT t.id AS id, t.agent_id AS agent, t.total_tokens AS tokens FROM telemetry t JOIN telemetry_calls c ON c.telemetry_id = t.id
-              WHERE c.span_id = ? AND c.trace_id = ? AND c.pair_source = 'span'`),
+              WHERE ${inTrace('c.')} AND c.span_id = @spanId AND c.pair_source = 'span'`),
           // The log report is the fuller one (session, model, reported cost): it overwrites a span report.
           mergeLogIntoRow: p(`UPDATE telemetry SET agent_id = @agentId, timestamp = @timestamp, input_tokens = @inputTokens, output_tokens = @outputTokens,
               cached_tokens = @cachedTokens, cache_creation_tokens = @cacheCreationTokens, cache_read_tokens = @cacheReadTokens, total_tokens = @totalTokens,
@@ -144,7 +152,7 @@ export class SqliteWriter {
               duration_ms = COALESCE(duration_ms, @durationMs) WHERE telemetry_id = @id`),
           markPaired: p(`UPDATE telemetry_calls SET pair_source = 'both' WHERE telemetry_id = ?`),
           movedPairRows: p(`SELECT t.id AS id, t.timestamp AS timestamp, t.total_tokens AS tokens, c.pair_key AS key FROM telemetry t JOIN telemetry_calls c ON c.telemetry_id = t.id
-              WHERE c.trace_id = ? AND c.span_id = ? AND c.pair_source = 'span' AND t.agent_id = ?`),
+              WHERE ${inTrace('c.')} AND c.span_id = @spanId AND c.pair_source = 'span' AND t.agent_id = @agentId`),
           deleteTelemetry: p('DELETE FROM telemetry WHERE id = ?'),
           setPair: p('UPDATE telemetry_calls SET pair_key = ?, pair_source = ? WHERE telemetry_id = ?'),
         }
@@ -158,8 +166,13 @@ export class SqliteWriter {
             VALUES (@recordId, @agentId, @turnId, @kind, @name, @ok, @durationMs, @promptLength, @timeNs)`),
         }
       : undefined;
+    this.traces = v7
+      ? { find: p('SELECT seq FROM traces WHERE trace_id = ?').pluck(), add: p('INSERT INTO traces (trace_id) VALUES (?) RETURNING seq').pluck() }
+      : undefined;
     this.batch = db.transaction((ops: readonly WriteOp[]) => {
       this.agentCache.clear();
+      // Per transaction only: a rolled-back transaction takes its new numbers with it.
+      this.seqCache.clear();
       for (const op of ops) {
         this.applyOne(op);
         // Any other op may change runs (paired coding-agent calls move rows between them too).
@@ -215,8 +228,10 @@ export class SqliteWriter {
         return;
       case 'span': {
         const r = op.row;
-        this.s.insertSpan!.run(r.traceId, r.spanId, r.parentSpanId, r.name, r.kind, r.startNs, r.endNs, r.durationNs, r.statusCode,
-          r.statusMessage, r.serviceName, r.scopeName, r.agentId, r.attributes, r.events, r.links, r.resource);
+        const row = [r.traceId, r.spanId, r.parentSpanId, r.name, r.kind, r.startNs, r.endNs, r.durationNs, r.statusCode,
+          r.statusMessage, r.serviceName, r.scopeName, r.agentId, r.attributes, r.events, r.links, r.resource];
+        if (this.traces !== undefined) row.push(this.traceSeq(r.traceId, true));
+        this.s.insertSpan!.run(row);
         return;
       }
       case 'sessionEvent': {
@@ -240,7 +255,8 @@ export class SqliteWriter {
   private reown(traceId: string, spanId: string, agentId: string): void {
     const synthetic = syntheticAgentId(traceId);
     if (agentId === synthetic) return;
-    const moved = this.s.reownSpans!.all({ traceId, spanId, agentId, synthetic }) as { span_id: string }[];
+    const trace = this.traceParams(traceId);
+    const moved = this.s.reownSpans!.all({ ...trace, spanId, agentId, synthetic }) as { span_id: string }[];
     const agent = this.s.agentForTelemetry!.get(agentId) as { end_time: number | null; name: string | null } | undefined;
     const syntheticRun = this.s.agentForTelemetry!.get(synthetic) as { end_time: number | null; name: string | null } | undefined;
     // A stand-in until the run itself arrives; its start_time then becomes the earlier, real one.
@@ -248,17 +264,17 @@ export class SqliteWriter {
     let tokens = 0;
     for (const parent of [spanId, ...moved.map((m) => m.span_id)]) {
       if (parent !== spanId) {
-        tokens += (this.s.reownTokens!.get({ traceId, spanId: parent, synthetic }) as { tokens: number }).tokens;
-        this.s.reownTelemetry!.run({ traceId, spanId: parent, agentId, synthetic });
+        tokens += (this.s.reownTokens!.get({ ...trace, spanId: parent, synthetic }) as { tokens: number }).tokens;
+        this.s.reownTelemetry!.run({ ...trace, spanId: parent, agentId, synthetic });
       }
-      this.s.reownChildAgents!.run({ traceId, spanId: parent, agentId });
+      this.s.reownChildAgents!.run({ ...trace, spanId: parent, agentId });
     }
     if (moved.length === 0) return;
     // A moved call that the agent already has from its other source (a coding agent's log event) is the same call.
     let merged = 0;
     for (const m of this.v5 ? moved : []) {
       const v5 = this.v5!;
-      for (const row of v5.movedPairRows!.all(traceId, m.span_id, agentId) as { id: number; timestamp: number; tokens: number; key: string }[]) {
+      for (const row of v5.movedPairRows!.all({ ...trace, spanId: m.span_id, agentId }) as { id: number; timestamp: number; tokens: number; key: string }[]) {
         const twin = v5.pairTwin!.get({ key: row.key, other: 'log', agentId, timestamp: row.timestamp }) as { id: number } | undefined;
         if (!twin) continue;
         v5.deleteTelemetry!.run(row.id);
@@ -352,6 +368,36 @@ export class SqliteWriter {
     });
   }
 
+  /**
+   * Schema 7: the trace's sequence number, numbered now when `create` and the trace is new;
+   * null for no trace id, or for an unknown trace when not creating (it then has no rows).
+   */
+  private traceSeq(traceId: string | null, create: boolean): number | null {
+    if (this.traces === undefined || traceId === null) return null;
+    let seq = this.seqCache.get(traceId);
+    if (seq !== undefined) return seq;
+    seq = (this.traces.find.get(traceId) as number | undefined) ?? (create ? (this.traces.add.get(traceId) as number) : undefined);
+    if (seq === undefined) return null;
+    this.seqCache.set(traceId, seq);
+    return seq;
+  }
+
+  /** Whether a call of this span is stored (the collector's retries). */
+  private callExists(traceId: string | null, spanId: string): boolean {
+    if (this.traces !== undefined && traceId !== null) {
+      const seq = this.traceSeq(traceId, false);
+      // A trace not numbered yet has no rows.
+      if (seq === null) return false;
+      return this.s.telemetryExists!.get({ traceSeq: seq, spanId }) !== undefined;
+    }
+    return this.s.telemetryExists!.get({ traceSeq: null, traceId, spanId }) !== undefined;
+  }
+
+  /** Named parameters naming a trace both ways (see inTrace in the constructor). */
+  private traceParams(traceId: string): { traceId: string; traceSeq: number | null } {
+    return { traceId, traceSeq: this.traceSeq(traceId, false) };
+  }
+
   private agentForTelemetry(id: string): AgentForTelemetry | undefined {
     if (this.agentCache.has(id)) return this.agentCache.get(id);
     const agent = this.s.agentForTelemetry!.get(id) as AgentForTelemetry | undefined;
@@ -367,10 +413,10 @@ export class SqliteWriter {
 
   private telemetry(row: TelemetryRow, dedupe: boolean, agentLive: boolean, pair: CallPair | undefined, stubType: string | undefined): void {
     const v5 = this.v5;
-    if (dedupe && row.spanId && (this.s.telemetryExists!.get(row.spanId, row.traceId) || v5?.aliasExists!.get(row.spanId, row.traceId ?? ''))) return;
+    if (dedupe && row.spanId && (this.callExists(row.traceId, row.spanId) || v5?.aliasExists!.get(row.spanId, row.traceId ?? ''))) return;
     if (pair && row.spanId && v5) {
       if (!agentLive && !this.agentForTelemetry(row.agentId)) this.stubAgent(row.agentId, row.timestamp, stubType);
-      const twin = ((pair.link && pair.source === 'log' ? v5.linkTwin!.get(pair.link.spanId, pair.link.traceId) : undefined) ??
+      const twin = ((pair.link && pair.source === 'log' ? v5.linkTwin!.get({ ...this.traceParams(pair.link.traceId), spanId: pair.link.spanId }) : undefined) ??
         v5.pairTwin!.get({ key: pair.key, other: pair.source === 'log' ? 'span' : 'log', agentId: row.agentId, timestamp: row.timestamp })) as
         | { id: number; agent: string; tokens: number }
         | undefined;
@@ -399,16 +445,9 @@ export class SqliteWriter {
       row.toolApprovalType,
       row.engineId,
     );
-    this.s.insertCall!.run(
-      info.lastInsertRowid,
-      row.traceId,
-      row.spanId,
-      row.operation,
-      row.unpriced ? 1 : 0,
-      row.reasoningTokens,
-      row.durationMs,
-      row.partial ? 1 : 0,
-    );
+    const call = [info.lastInsertRowid, row.traceId, row.spanId, row.operation, row.unpriced ? 1 : 0, row.reasoningTokens, row.durationMs, row.partial ? 1 : 0];
+    if (this.traces !== undefined) call.push(this.traceSeq(row.traceId, true));
+    this.s.insertCall!.run(call);
     if (pair && v5) v5.setPair!.run(pair.key, pair.source, info.lastInsertRowid);
     this.setTurn(info.lastInsertRowid, row);
     // A call that ends after its agent run was closed still counts towards the agent's usage.
