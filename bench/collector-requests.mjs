@@ -1,18 +1,23 @@
 // The requests the collector benches send (collector.bench.mjs, collector-http-thread.mjs).
 
+import { createHash } from 'node:crypto';
+
 export const SPANS_PER_REQUEST = 100;
+
+/** Fixed ids that look random, as real clients' are (W3C trace context: random trace and span ids); increasing ids would flatter the storage's indexes. */
+const hexId = (seed, length) => createHash('sha256').update(seed).digest('hex').slice(0, length);
 
 /** One request: an agent run with 99 model calls, as agentloupe's own SDK exports them. */
 export function requestSpans(r) {
-  const traceId = (r + 1).toString(16).padStart(32, '0');
-  const agentSpan = (r * 1000 + 1).toString(16).padStart(16, '0');
+  const traceId = hexId(`trace ${r}`, 32);
+  const agentSpan = hexId(`run ${r}`, 16);
   const agentId = `bench-${r}`;
   const t0 = 1_760_000_000_000_000_000n + BigInt(r) * 1_000_000_000n;
   const resource = { 'service.name': 'bench-swarm', 'process.pid': 1 };
   const spans = [];
   for (let i = 0; i < SPANS_PER_REQUEST - 1; i++) {
     spans.push({
-      traceId, spanId: (r * 1000 + 2 + i).toString(16).padStart(16, '0'), parentSpanId: agentSpan, name: 'chat claude-sonnet-4-5', kind: 2,
+      traceId, spanId: hexId(`call ${r} ${i}`, 16), parentSpanId: agentSpan, name: 'chat claude-sonnet-4-5', kind: 2,
       startTimeUnixNano: t0 + BigInt(i) * 1000n, endTimeUnixNano: t0 + BigInt(i) * 1000n + 500n, statusCode: 0,
       attributes: {
         'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude-sonnet-4-5',
