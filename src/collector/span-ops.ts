@@ -74,14 +74,16 @@ export class SpanOpsBuilder {
    */
   build(spans: readonly SpanData[], telemetry?: (TelemetryRow | null | undefined)[]): WriteOp[] {
     const batch = new Map<string, SpanData>();
-    for (const s of spans) batch.set(key(s.traceId, s.spanId), s);
+    // Each span's key is joined once: a fresh joined string costs more to hash than the lookups.
+    const keys: string[] = new Array<string>(spans.length);
+    for (let i = 0; i < spans.length; i++) batch.set((keys[i] = key(spans[i]!.traceId, spans[i]!.spanId)), spans[i]!);
     const memo = new Map<string, Owner>();
     const ops: WriteOp[] = [];
     this.newWaits = [];
     const sessions = new Set<string>();
     for (let i = 0; i < spans.length; i++) {
       const span = spans[i]!;
-      const k = key(span.traceId, span.spanId);
+      const k = keys[i]!;
       const reown = this.waiting.delete(k);
       if (reown) ops.push({ kind: 'waitDone', traceId: span.traceId, spanId: span.spanId });
       // A coding agent's span that names its session: the session's run must exist before rows go under it.
