@@ -5,11 +5,11 @@ import { openDatabase, type SqliteDatabase } from '../src/store/database.js';
 import { prune } from '../src/store/maintenance.js';
 import { MonitoringStore, type SummaryGroup, type SummaryRow, type TimeRange } from '../src/store/reader.js';
 import { HOUR, rebuildRollup, ROLLUP_BACKFILL, splitRange } from '../src/store/rollup.js';
-import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/schema.js';
+import { SCHEMA_VERSION } from '../src/store/schema.js';
 import type { WriteOp } from '../src/spans/rows.js';
 import { SqliteWriter } from '../src/store/writer.js';
 import { agentRow, telemetryRow } from './cli-fixture.js';
-import { rng, tempDir } from './helpers.js';
+import { databaseAtVersion, rng, tempDir } from './helpers.js';
 
 
 const GROUPS: SummaryGroup[] = ['model', 'provider', 'agent', 'type', 'plan', 'day'];
@@ -391,10 +391,7 @@ describe('telemetry_hourly rollup', () => {
 
   it('migration 4 backfills the rollup from a version 3 database', () => {
     const path = join(tempDir(), 'v3.db');
-    const raw = new Database(path);
-    for (const m of MIGRATIONS.filter((x) => x.version <= 3)) for (const sql of m.statements(false)) raw.exec(sql);
-    raw.pragma('user_version = 3');
-    raw.pragma('foreign_keys = ON');
+    const raw = databaseAtVersion(path, 3);
     // The version-3 writer's rows, through the same writer code path (no triggers exist yet).
     new SqliteWriter(raw).apply(randomOps(rng(3), 60, 'c'));
     expect(raw.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name = 'telemetry_hourly'").pluck().get()).toBe(0);

@@ -4,12 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/store/database.js';
 import { prune } from '../src/store/maintenance.js';
 import { MonitoringStore } from '../src/store/reader.js';
-import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/schema.js';
+import { SCHEMA_VERSION } from '../src/store/schema.js';
 import { SpanOwnerLookup } from '../src/store/span-owners.js';
 import type { WriteOp } from '../src/spans/rows.js';
 import { SqliteWriter } from '../src/store/writer.js';
 import { agentRow, spanRow, telemetryRow } from './cli-fixture.js';
-import { tempDir } from './helpers.js';
+import { databaseAtVersion, tempDir } from './helpers.js';
 
 // Schema 7 keys spans and model calls by a per-trace sequence number (src/store/schema.ts).
 const TRACE_A = 'a'.repeat(32);
@@ -31,10 +31,7 @@ const callCount = (db: Database.Database): number => db.prepare('SELECT COUNT(*)
 describe('spans keyed by trace sequence (schema 7)', () => {
   it('migrates a version 6 file: every stored span and call is numbered by its trace, in order of first appearance, and stays findable', () => {
     const path = join(tempDir(), 'v6.db');
-    const raw = new Database(path);
-    for (const m of MIGRATIONS.filter((x) => x.version <= 6)) for (const sql of m.statements(false)) raw.exec(sql);
-    raw.pragma('user_version = 6');
-    raw.pragma('foreign_keys = ON');
+    const raw = databaseAtVersion(path, 6);
     // The version-6 writer's rows, through the same writer (it keys by trace id on such a file).
     const v6 = new SqliteWriter(raw);
     expect(v6.apply([...runOps('run-b', TRACE_B, '00000000000000b1'), ...runOps('run-a', TRACE_A, '00000000000000a1')]).failed).toBe(0);
