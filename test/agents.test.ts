@@ -1,5 +1,7 @@
 import Database from 'better-sqlite3';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { context, createContextKey } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Span as SdkSpan } from '@opentelemetry/sdk-trace-base';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -314,5 +316,40 @@ describe('agent runs mirrored into SQLite', () => {
     expect(trace.length).toBe(5);
     expect(trace[0]!.name).toBe('invoke_agent architect');
     store.close();
+  });
+});
+
+describe('the context a model call is recorded in', () => {
+  it('is the one active at that call, also after other calls from another context (the run reuses its child context only while the active one stays the same)', async () => {
+    const manager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(manager);
+    try {
+      const key = createContextKey('agentloupe.test.request');
+      const seen: { name: string; request: unknown; parent: string | undefined }[] = [];
+      const probe = {
+        onStart: (span: SdkSpan, parent: import('@opentelemetry/api').Context) => seen.push({ name: span.name, request: parent.getValue(key), parent: span.parentSpanContext?.spanId }),
+        onEnd: () => {},
+        forceFlush: async () => {},
+        shutdown: async () => {},
+      };
+      const monitor = createMonitor({ db: false, registerGlobal: false, metricReaders: [], spanProcessors: [probe] });
+      const run = monitor.startAgent({ type: 'ctx' });
+      const usage = { provider: 'openai', model: 'gpt-4o', inputTokens: 1, outputTokens: 1 };
+      run.recordUsage(usage);
+      run.recordUsage(usage);
+      context.with(context.active().setValue(key, 'a'), () => run.recordUsage(usage));
+      context.with(context.active().setValue(key, 'b'), () => {
+        run.recordUsage(usage);
+        run.recordUsage(usage);
+      });
+      run.recordUsage(usage);
+      run.complete();
+      await monitor.shutdown();
+      const calls = seen.filter((s) => s.name.startsWith('chat'));
+      expect(calls.map((c) => c.request)).toEqual([undefined, undefined, 'a', 'b', 'b', undefined]);
+      expect(new Set(calls.map((c) => c.parent))).toEqual(new Set([run.span.spanContext().spanId]));
+    } finally {
+      context.disable();
+    }
   });
 });

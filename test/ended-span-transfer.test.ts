@@ -1,7 +1,7 @@
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
-import { encodeEndedReadableSpan, encodeEndedSpan } from '../src/spans/ended-span-transfer.js';
+import { decodeEndedSpan, encodeEndedReadableSpan, encodeEndedSpan } from '../src/spans/ended-span-transfer.js';
 import { fromReadableSpan } from '../src/spans/readable-span.js';
 import type { WriteOp } from '../src/spans/rows.js';
 import type { SpanData } from '../src/spans/span-data.js';
@@ -40,7 +40,6 @@ function modelCall(over: Partial<SpanData> = {}): SpanData {
   };
 }
 
-const price = () => ({ costUsd: 0.0123, priced: true });
 
 function viaWriter(span: SpanData, owner: ResolvedOwner, cost: { costUsd: number; priced: boolean } | null): WriteOp[] {
   const data: unknown[] = [];
@@ -66,10 +65,18 @@ describe('an ended span handed to the writer thread', () => {
         { agentId: undefined, parentAgentId: 'run-1', statusEventsSeen: 0 },
         null,
       ],
+      // Text fields at the edges of their plain form: empty (not absent), starting with the escape
+      // character, the separator inside an owner id.
+      [modelCall({ name: '', statusMessage: '', scopeName: '\u0002{"x":1}' }), { agentId: 'run\u00011', parentAgentId: '' }, null],
+      [modelCall({ name: '\u0002', statusMessage: '"quoted"', scopeName: '' }), { agentId: '\u0002run' }, { costUsd: 0, priced: false }],
     ];
     for (const [span, owner, cost] of cases) {
+      const decoded = decodeEndedSpan(encodeEndedSpan(span, owner, cost), span.attributes);
+      expect(decoded.span).toEqual(span);
+      expect(decoded.owner).toEqual({ statusEventsSeen: 0, agentLive: false, ...owner });
+      expect(decoded.cost).toEqual(cost);
       const direct: WriteOp[] = [];
-      endedSpanOps(span, owner, cost === null ? undefined : price, direct);
+      endedSpanOps(span, owner, cost === null ? undefined : () => cost, direct);
       expect(viaWriter(span, owner, cost)).toEqual(direct);
     }
     // The agent case really carries its status change through (not two empty lists agreeing).

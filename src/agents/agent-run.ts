@@ -113,6 +113,8 @@ function errorMessage(error: unknown): string {
 export class AgentRun {
   readonly span: Span;
   private currentStatus: AgentStatus = 'starting';
+  private lastActive: Context | undefined;
+  private lastChild: Context | undefined;
 
   /**
    * `startedMs`: when the run's span started (epoch ms, `nowMs()` clock); records are never
@@ -350,8 +352,18 @@ export class AgentRun {
     }
   }
 
+  /**
+   * The active context with this run's span set in it. Contexts are immutable, so the last one
+   * made serves again while the active context stays the same object (a run's model calls
+   * usually are made from one context): setSpan copies the context's whole map each time.
+   */
   private childContext(): Context {
-    return trace.setSpan(context.active(), this.span);
+    const active = context.active();
+    if (active !== this.lastActive || this.lastChild === undefined) {
+      this.lastActive = active;
+      this.lastChild = trace.setSpan(active, this.span);
+    }
+    return this.lastChild;
   }
 
   private usageAttributes(r: TelemetryRecord, u: UsageInput, times: RecordTimes): Attributes {
