@@ -8,6 +8,7 @@ import { SCHEMA_VERSION } from '../src/store/schema.js';
 import { SpanOwnerLookup } from '../src/store/span-owners.js';
 import type { WriteOp } from '../src/spans/rows.js';
 import { SqliteWriter } from '../src/store/writer.js';
+import { createMonitor } from '../src/index.js';
 import { agentRow, spanRow, telemetryRow } from './cli-fixture.js';
 import { databaseAtVersion, tempDir } from './helpers.js';
 
@@ -87,6 +88,28 @@ describe('spans keyed by trace sequence (schema 7)', () => {
     w.apply(runOps('run-later', TRACE_A, '00000000000000a2'));
     expect(db.prepare('SELECT seq FROM traces WHERE trace_id = ?').pluck().get(TRACE_A)).toBe(3);
     expect(new MonitoringStore(db).getTrace(TRACE_A).map((s) => s.spanId)).toEqual(['00000000000000a200', '00000000000000a2']);
+    db.close();
+  });
+
+  it("an instrumented agent on an older file: the writer thread migrates it, the agent's thread does not wait for it", async () => {
+    const path = join(tempDir(), 'old.db');
+    const raw = databaseAtVersion(path, 6);
+    expect(new SqliteWriter(raw).apply(runOps('run-b', TRACE_B, '00000000000000b1')).failed).toBe(0);
+    raw.close();
+    const monitor = createMonitor({ db: path, registerGlobal: false, metricReaders: [] });
+    // Still version 6 when createMonitor returns: nothing migrated on this thread.
+    const peek = new Database(path, { readonly: true });
+    expect(peek.pragma('user_version', { simple: true })).toBe(6);
+    peek.close();
+    const run = monitor.startAgent({ type: 'reviewer' });
+    run.recordUsage({ provider: 'openai', model: 'gpt-4o', inputTokens: 10, outputTokens: 2 });
+    run.complete();
+    await monitor.shutdown();
+    expect(monitor.sqlite?.stats()).toMatchObject({ dropped: 0 });
+    const db = openDatabase(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.prepare('SELECT agent_type FROM agents ORDER BY agent_type').pluck().all()).toEqual(['reviewer', 'worker']);
+    expect(new MonitoringStore(db).getTrace(TRACE_B)).toHaveLength(2);
     db.close();
   });
 });

@@ -39,6 +39,12 @@ export interface OpenOptions {
   readonly?: boolean;
   /** Milliseconds a statement waits on another writer's lock. Writers on the agent's thread keep this short. */
   busyTimeoutMs?: number;
+  /**
+   * Leave a file that is only older unmigrated: its writer will migrate it on another thread
+   * (a million spans take seconds to migrate, which the agent's thread must not wait for). New
+   * files are still created; newer and foreign files still refused.
+   */
+  deferMigration?: boolean;
 }
 
 /**
@@ -87,7 +93,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): SqliteDat
         // Each writer trims the WAL back to this size when it restarts (wal-keeper.ts).
         db.pragma(`journal_size_limit = ${WAL_LIMITS.journalSizeLimit}`);
       }
-      checkAndMigrate(db, path, readonly);
+      checkAndMigrate(db, path, readonly, options.deferMigration ?? false);
     });
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   } catch (err) {
@@ -165,10 +171,11 @@ function checkState(state: FileState, path: string): void {
  * when several processes open a new file at once, the first creates the schema and the others,
  * having waited for its lock, find it done (a version read before the lock would be stale).
  */
-function checkAndMigrate(db: SqliteDatabase, path: string, readonly: boolean): void {
+function checkAndMigrate(db: SqliteDatabase, path: string, readonly: boolean, defer: boolean): void {
   const seen = fileState(db);
   checkState(seen, path);
   if (seen.version === SCHEMA_VERSION) return;
+  if (defer && !readonly && seen.version > 0) return;
   if (readonly && seen.version === 0 && seen.tables.size === 0) {
     // A 0-byte file is a new database nobody has written yet; a writer would simply create the schema.
     throw new StoreError(

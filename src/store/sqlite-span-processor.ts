@@ -91,8 +91,9 @@ export class SqliteSpanProcessor implements SpanProcessor {
     let ready = given !== undefined;
     if (!given) {
       try {
-        // Created and migrated here, so that a bad path is reported at once; the writer thread opens its own connection.
-        openDatabase(this.path, { busyTimeoutMs: 1000 }).close();
+        // Created here, so that a bad path is reported at once; the writer thread opens its own
+        // connection and migrates an older file there, off the agent's thread.
+        openDatabase(this.path, { busyTimeoutMs: 1000, deferMigration: true }).close();
         ready = true;
       } catch (err) {
         this.report(err as Error, `cannot open ${this.path}; spans will not be stored: ${(err as Error).message}`);

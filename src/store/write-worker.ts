@@ -9,7 +9,7 @@ import type { WriteOp } from '../spans/rows.js';
 import { decodeUnits } from './op-codec.js';
 import type { MainMessage, WorkerMessage, WriteWorkerData } from './write-protocol.js';
 import { BusyBackoff } from './busy-backoff.js';
-import type { SqliteDatabase } from './database.js';
+import { openDatabase, type SqliteDatabase } from './database.js';
 import { WalKeeper } from './wal-keeper.js';
 import { isBusy, SqliteWriter } from './writer.js';
 
@@ -22,7 +22,8 @@ let writer: SqliteWriter | undefined;
 let keeper: WalKeeper | undefined;
 let openError: string | undefined;
 try {
-  db = new Database(data.path, { readonly: data.readonly, fileMustExist: true });
+  // A writer migrates an older file here, off the thread that records (openDatabase's deferMigration).
+  db = data.readonly ? new Database(data.path, { readonly: true, fileMustExist: true }) : openDatabase(data.path, { busyTimeoutMs: data.busyTimeoutMs });
   db.pragma(`busy_timeout = ${data.busyTimeoutMs}`);
   db.pragma('foreign_keys = ON');
   if (!data.readonly) {
