@@ -579,17 +579,23 @@ function span(w: Wire, end: number, ctx: Ctx, resource: Attributes, sc: Scope): 
   return out;
 }
 
-function scopeSpans(w: Wire, end: number, ctx: Ctx, resource: Attributes, where: string, sink: SpanData[]): void {
-  // The scope may come after the spans: find both first.
-  const scopes: Range[] = [];
-  const spans: Range[] = [];
+/** The ranges of a message's length-delimited fields 1 and 2, in order, wherever they come; other fields skipped. */
+function fields1And2(w: Wire, end: number): [Range[], Range[]] {
+  const first: Range[] = [];
+  const second: Range[] = [];
   while (w.pos < end) {
     const tag = w.tag();
-    if (tag === TAG_LEN(1)) scopes.push(range(w, end));
-    else if (tag === TAG_LEN(2)) spans.push(range(w, end));
+    if (tag === TAG_LEN(1)) first.push(range(w, end));
+    else if (tag === TAG_LEN(2)) second.push(range(w, end));
     else w.skip(tag & 7, end);
   }
   w.ended(end);
+  return [first, second];
+}
+
+function scopeSpans(w: Wire, end: number, ctx: Ctx, resource: Attributes, where: string, sink: SpanData[]): void {
+  // The scope may come after the spans: find both first.
+  const [scopes, spans] = fields1And2(w, end);
   if (spans.length === 0) return;
   const sc: Scope = { name: '', version: '' };
   for (const r of scopes) {
@@ -619,15 +625,7 @@ function scopeSpans(w: Wire, end: number, ctx: Ctx, resource: Attributes, where:
 
 function resourceSpans(w: Wire, end: number, ctx: Ctx, r: number, sink: SpanData[]): void {
   // The resource may come after its spans: find both first.
-  const resources: Range[] = [];
-  const scopes: Range[] = [];
-  while (w.pos < end) {
-    const tag = w.tag();
-    if (tag === TAG_LEN(1)) resources.push(range(w, end));
-    else if (tag === TAG_LEN(2)) scopes.push(range(w, end));
-    else w.skip(tag & 7, end);
-  }
-  w.ended(end);
+  const [resources, scopes] = fields1And2(w, end);
   // One Attributes object, shared by every span of the resource (as decode.ts does).
   const resource: Attributes = {};
   let nAttributes = 0;
