@@ -69,7 +69,10 @@ export interface CollectorOptions {
   forwardOptions?: ForwarderOptions;
   /** Largest request body or gRPC message, on the wire and decompressed. Default 16 MiB. */
   maxBodyBytes?: number;
-  /** Write ops held for SQLite; past it requests get 503. Default 100 000. */
+  /**
+   * Write ops held for SQLite; past it requests get 503. Default 25 000 (about 80 requests of
+   * 100 model calls): what waits for the writer is memory the cap must cover.
+   */
   maxQueueSize?: number;
   /** Memory cap: requests get 503 + Retry-After before the process's RSS passes it. Default 256 MiB. */
   maxMemoryBytes?: number;
@@ -152,7 +155,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   // Requests are handed to the writer within a millisecond: several arriving together go as one message.
   const queue = new WriteQueue({
     path: dbPath,
-    maxQueueSize: options.maxQueueSize ?? 100_000,
+    maxQueueSize: options.maxQueueSize ?? 25_000,
     maxBatchSize: 4096,
     flushIntervalMs: 1,
     maxTransactionOps: options.maxBatchSize ?? 4096,

@@ -35,7 +35,7 @@ export function registerCollector(program: Command): void {
     .option('--token <token>', `bearer token senders must present (default: ${TOKEN_ENV_VAR})`)
     .option('--forward <url>', 'also send everything to this OTLP/HTTP endpoint (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--max-body-bytes <n>', 'largest request body, compressed and decompressed', String(DEFAULT_MAX_BODY_BYTES))
-    .option('--max-memory <MB>', 'memory cap for the whole process (RSS, idle baseline included): past 3/5 of it new requests get 503 + Retry-After (gRPC UNAVAILABLE)', String(DEFAULT_MAX_MEMORY_BYTES / 1048576))
+    .option('--max-memory <MB>', 'memory cap for the whole process (RSS, idle baseline included): past 3/4 of it new requests get 503 + Retry-After (gRPC UNAVAILABLE)', String(DEFAULT_MAX_MEMORY_BYTES / 1048576))
     .addHelpText(
       'after',
       `
