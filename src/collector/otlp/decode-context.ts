@@ -95,6 +95,19 @@ export function capString(s: string, ctx: Ctx): string {
   return s.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
 }
 
+/** The span fields OTLP may leave out, set only when present; both decoders end a span here. */
+export function withOptionalSpanFields(
+  span: SpanData, parentSpanId: string | undefined, endTime: bigint, statusMessage: string, scope: { name: string; version?: string }, ctx: Ctx,
+): SpanData {
+  if (parentSpanId !== undefined) span.parentSpanId = parentSpanId;
+  // OTLP has no "still running"; 0 means the sender did not know the end time.
+  if (endTime !== 0n) span.endTimeUnixNano = endTime;
+  if (statusMessage) span.statusMessage = capString(statusMessage, ctx);
+  if (scope.name) span.scopeName = scope.name;
+  if (scope.version) span.scopeVersion = scope.version;
+  return span;
+}
+
 
 /** Safe integers stay numbers; larger int64 values become decimal strings so no digit is lost. */
 export function intAttribute(n: bigint): number | string {

@@ -46,6 +46,7 @@ import {
   InvalidItem,
   OtlpDecodeError,
   setAttribute,
+  withOptionalSpanFields,
   type DecodeDrops,
   type DecodedTraces,
   type DecodeLimits,
@@ -555,13 +556,7 @@ function convertSpan(v: unknown, resource: Attributes, sc: Scope, ctx: Ctx): Spa
     links,
     resource,
   };
-  if (parentSpanId !== undefined) span.parentSpanId = parentSpanId;
-  // OTLP has no "still running"; 0 means the sender did not know the end time.
-  if (end !== 0n) span.endTimeUnixNano = end;
-  if (statusMessage) span.statusMessage = capString(statusMessage, ctx);
-  if (sc.name) span.scopeName = sc.name;
-  if (sc.version) span.scopeVersion = sc.version;
-  return span;
+  return withOptionalSpanFields(span, parentSpanId, end, statusMessage, sc, ctx);
 }
 
 /**

@@ -29,6 +29,7 @@ import {
   InvalidItem,
   OtlpDecodeError,
   setAttribute,
+  withOptionalSpanFields,
   type DecodeDrops,
   type DecodedTraces,
   type DecodeOptions,
@@ -570,13 +571,7 @@ function span(w: Wire, end: number, ctx: Ctx, resource: Attributes, sc: Scope): 
     links,
     resource,
   };
-  if (parentHex !== undefined) out.parentSpanId = parentHex;
-  // OTLP has no "still running"; 0 means the sender did not know the end time.
-  if (endTime !== 0n) out.endTimeUnixNano = endTime;
-  if (statusMessage) out.statusMessage = capString(statusMessage, ctx);
-  if (sc.name) out.scopeName = sc.name;
-  if (sc.version) out.scopeVersion = sc.version;
-  return out;
+  return withOptionalSpanFields(out, parentHex, endTime, statusMessage, sc, ctx);
 }
 
 /** The ranges of a message's length-delimited fields 1 and 2, in order, wherever they come; other fields skipped. */
