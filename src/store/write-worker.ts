@@ -22,12 +22,14 @@ let writer: SqliteWriter | undefined;
 let keeper: WalKeeper | undefined;
 let openError: string | undefined;
 try {
-  // A writer migrates an older file here, off the thread that records (openDatabase's deferMigration).
-  db = data.readonly ? new Database(data.path, { readonly: true, fileMustExist: true }) : openDatabase(data.path, { busyTimeoutMs: data.busyTimeoutMs });
-  db.pragma(`busy_timeout = ${data.busyTimeoutMs}`);
-  db.pragma('foreign_keys = ON');
-  if (!data.readonly) {
-    db.pragma('synchronous = NORMAL');
+  if (data.readonly) {
+    db = new Database(data.path, { readonly: true, fileMustExist: true });
+    db.pragma(`busy_timeout = ${data.busyTimeoutMs}`);
+    db.pragma('foreign_keys = ON');
+  } else {
+    // openDatabase sets the writer's pragmas, and migrates an older file here, off the thread
+    // that records (its deferMigration option).
+    db = openDatabase(data.path, { busyTimeoutMs: data.busyTimeoutMs });
     // Checkpoints run here on a timer, between transactions, never inside a commit; the keeper
     // also bounds the WAL (wal-keeper.ts).
     db.pragma('wal_autocheckpoint = 0');

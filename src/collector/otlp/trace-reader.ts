@@ -311,26 +311,11 @@ function base64(w: Wire, end: number, ctx: Ctx): string {
   return w.buf.toString('base64', r.start, stop);
 }
 
-function arrayValue(w: Wire, end: number, ctx: Ctx, depth: number): AttributeValue[] {
-  const out: AttributeValue[] = [];
-  while (w.pos < end) {
-    const tag = w.tag();
-    if (tag !== TAG_LEN(1)) {
-      w.skip(tag & 7, end);
-      continue;
-    }
-    const n = w.len(end);
-    if (out.length >= ctx.limits.maxArrayLength) {
-      ctx.dropped.values += 1;
-      w.pos += n;
-    } else out.push(anyValue(w, w.pos + n, ctx, depth));
-  }
-  w.ended(end);
-  return out;
-}
-
-function kvList(w: Wire, end: number, ctx: Ctx, depth: number): Attributes {
-  const out: Attributes = {};
+/**
+ * Each item (field 1) of an ArrayValue or KeyValueList, handed to `read` with its end, up to the
+ * array length limit; the rest are skipped and counted as dropped, other fields skipped.
+ */
+function eachItem(w: Wire, end: number, ctx: Ctx, read: (itemEnd: number) => void): void {
   let count = 0;
   while (w.pos < end) {
     const tag = w.tag();
@@ -344,10 +329,21 @@ function kvList(w: Wire, end: number, ctx: Ctx, depth: number): Attributes {
       w.pos += n;
     } else {
       count++;
-      keyValue(w, w.pos + n, ctx, depth, out);
+      read(w.pos + n);
     }
   }
   w.ended(end);
+}
+
+function arrayValue(w: Wire, end: number, ctx: Ctx, depth: number): AttributeValue[] {
+  const out: AttributeValue[] = [];
+  eachItem(w, end, ctx, (itemEnd) => out.push(anyValue(w, itemEnd, ctx, depth)));
+  return out;
+}
+
+function kvList(w: Wire, end: number, ctx: Ctx, depth: number): Attributes {
+  const out: Attributes = {};
+  eachItem(w, end, ctx, (itemEnd) => keyValue(w, itemEnd, ctx, depth, out));
   return out;
 }
 
