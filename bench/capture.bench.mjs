@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { StreamTextUsageParser } from '../dist/src/telemetry/parsers.js';
+
 const REGISTER = pathToFileURL(fileURLToPath(new URL('../dist/instrumentation/register.js', import.meta.url))).href;
 const CHUNKS = 40;
 
@@ -69,8 +71,43 @@ function runApp(dir, env, withHook) {
   });
 }
 
+/**
+ * CPU µs to read the usage of one whole stream (the chunks the server sends, as bytes), against
+ * the baseline of decoding every chunk and JSON.parse-ing every event of it, in the same run.
+ */
+function parserCost(streams) {
+  const enc = new TextEncoder();
+  const chunks = Array.from({ length: CHUNKS }, (_, i) => enc.encode(chunk(i, 'gpt-4o-mini')));
+  const dec = new TextDecoder();
+  let sink = 0;
+  const cpu = (fn) => {
+    const t0 = process.cpuUsage();
+    for (let k = 0; k < streams; k++) sink += fn();
+    const c = process.cpuUsage(t0);
+    return (c.user + c.system) / streams;
+  };
+  const parser = () => {
+    const p = new StreamTextUsageParser({ provider: 'openai', format: 'openai', framing: 'sse' });
+    for (const c of chunks) p.push(c);
+    return p.end().totalTokens;
+  };
+  const parseAll = () => {
+    let n = 0;
+    for (const c of chunks) for (const line of dec.decode(c).split('\n')) if (line.startsWith('data: {')) n += JSON.parse(line.slice(6)).created;
+    return n;
+  };
+  const a = [], b = [];
+  for (let r = 0; r < 5; r++) {
+    a.push(cpu(parser));
+    b.push(cpu(parseAll));
+  }
+  const med = (xs) => [...xs].sort((x, y) => x - y)[2];
+  return { parser: med(a), parseAll: med(b), sink };
+}
+
 export default async function ({ quick }) {
-  const calls = quick ? 15 : 60;
+  // 400 calls a process: with 60 the median mostly measured the JIT warming up the hook's code.
+  const calls = quick ? 15 : Number(process.env.CAPTURE_CALLS ?? 400);
   const rounds = quick ? 1 : 3;
   const server = await startServer();
   const dir = mkdtempSync(join(tmpdir(), 'agentloupe-bench-capture-'));
@@ -93,6 +130,7 @@ export default async function ({ quick }) {
       base.push(await runApp(dir, env, false));
       hooked.push(await runApp(dir, env, true));
     }
+    const parse = parserCost(quick ? 500 : 5000);
     const best = (xs, k) => Math.min(...xs.map((x) => x[k]));
     const b = { ttfc: best(base, 'ttfc'), total: best(base, 'total') };
     const h = { ttfc: best(hooked, 'ttfc'), total: best(hooked, 'total') };
@@ -105,10 +143,15 @@ export default async function ({ quick }) {
         'streamed call, total, bare (ms)': Number(b.total.toFixed(3)),
         'streamed call, total, with hook (ms)': Number(h.total.toFixed(3)),
         'total time ratio (hook / bare)': Number((h.total / b.total).toFixed(3)),
+        [`usage parser CPU µs per ${CHUNKS}-event stream`]: Number(parse.parser.toFixed(1)),
+        [`JSON.parse of every event of the same stream, CPU µs`]: Number(parse.parseAll.toFixed(1)),
+        'ratio usage parser / JSON.parse of every event': Number((parse.parser / parse.parseAll).toFixed(3)),
       },
       notes: [
         `${CHUNKS}-event SSE stream from a local server on 127.0.0.1, ${calls} calls per process after 3 warm-up calls; median per process, best of ${rounds} interleaved process pair(s).`,
         'With the hook every call is also parsed for usage and written as a chat span + telemetry row (SQLite); exporters off.',
+        'The fake server runs in this process, on the same cores as the app and its writer thread: the call times include that contention.',
+        'Usage parser: the same stream as bytes through StreamTextUsageParser (content deltas are recognised by their text and not parsed), median of 5 rounds.',
       ],
     };
   } finally {

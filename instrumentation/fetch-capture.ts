@@ -57,18 +57,36 @@ function methodOf(input: Parameters<Fetch>[0], init: RequestInit | undefined): s
   return init?.method ?? (typeof input === 'object' && !(input instanceof URL) ? (input as Request).method : 'GET');
 }
 
+/** A header record given as a plain object (what most SDKs pass), not Headers or an array of pairs. */
+function isPlainRecord(h: unknown): h is Record<string, string> {
+  if (h === null || typeof h !== 'object' || Array.isArray(h)) return false;
+  const proto = Object.getPrototypeOf(h) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
 /** The init to send: the caller's, plus trace context headers the caller did not set itself. */
 function withTraceHeaders(input: Parameters<Fetch>[0], init: RequestInit | undefined, ctx: Context): RequestInit | undefined {
   const carrier: Record<string, string> = {};
   propagation.inject(ctx, carrier);
-  if (Object.keys(carrier).length === 0) return init;
+  const keys = Object.keys(carrier);
+  if (keys.length === 0) return init;
   const base = init?.headers ?? (typeof input === 'object' && !(input instanceof URL) ? (input as Request).headers : undefined);
+  if (base === undefined || isPlainRecord(base)) {
+    // A plain record is copied as one: building a Headers object cost the call more than
+    // everything else the hook does before the request goes out.
+    const given = base === undefined ? [] : Object.keys(base).map((k) => k.toLowerCase());
+    const add = keys.filter((k) => !given.includes(k));
+    if (add.length === 0) return init;
+    const headers: Record<string, string> = { ...base };
+    for (const k of add) headers[k] = carrier[k]!;
+    return { ...init, headers };
+  }
   const headers = new Headers(base);
   let added = false;
-  for (const [key, value] of Object.entries(carrier)) {
+  for (const key of keys) {
     // An SDK that injected its own call span's context knows better than we do.
     if (headers.has(key)) continue;
-    headers.set(key, value);
+    headers.set(key, carrier[key]!);
     added = true;
   }
   return added ? { ...init, headers } : init;

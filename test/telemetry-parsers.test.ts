@@ -601,6 +601,35 @@ describe('streams', () => {
     expect(acc.result()).toMatchObject({ inputTokens: 10, outputTokens: 5, totalTokens: 15, partial: false });
   });
 
+  it('events read from text give the same usage as the same events decoded, whatever words the content holds', () => {
+    // The text path skips parsing content deltas it can tell apart by their text (most of a
+    // stream); decoded objects are always looked at. Content that names the keys, a finish reason
+    // set mid-stream, spaced JSON, two choices and an error must all come out the same.
+    const chunk = (choices: string, extra = '') => `{"id":"chatcmpl-2","object":"chat.completion.chunk","model":"gpt-4o","choices":[${choices}]${extra}}`;
+    const openai = [
+      chunk('{"index":0,"delta":{"content":"my usage: \\"finish_reason\\": \\"stop\\", error"},"finish_reason":null}'),
+      chunk('{"index":0,"delta":{"content":"a"},"finish_reason":null},{"index":1,"delta":{},"finish_reason": "length"}'),
+      chunk('{"index":0,"delta":{},"finish_reason" : "stop"}'),
+      chunk('', ',"usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19}'),
+    ];
+    const anthropic = ANTHROPIC_SSE.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6));
+    anthropic.splice(3, 0, '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"the usage \\"message_delta\\""}}');
+    const responses = OPENAI_RESPONSES_SSE.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6));
+    const errored = [openai[0]!, '{"error": {"message": "overloaded", "type": "server_error"}}', openai[3]!];
+    for (const [name, events] of Object.entries({ openai, anthropic, responses, errored })) {
+      const fromText = new StreamUsageAccumulator();
+      const fromObjects = new StreamUsageAccumulator();
+      for (const e of events) {
+        fromText.push(e);
+        fromObjects.push(JSON.parse(e));
+      }
+      expect(fromText.result(), name).toEqual(fromObjects.result());
+      expect(fromText.errorCount, name).toBe(fromObjects.errorCount);
+    }
+    const u = parseStreamText(openai.map((e) => `data: ${e}\n\n`).join(''));
+    expect(u).toMatchObject({ inputTokens: 12, outputTokens: 7, finishReasons: ['length', 'stop'], partial: false });
+  });
+
   it('an empty or unrecognisable stream is partial, provider unknown unless named', () => {
     expect(parseStreamText('')).toMatchObject({ provider: 'unknown', partial: true, totalTokens: 0 });
     expect(new StreamUsageAccumulator({ provider: 'openai' }).result()).toMatchObject({ provider: 'openai', partial: true });

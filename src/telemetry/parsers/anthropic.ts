@@ -113,6 +113,11 @@ export class AnthropicStreamState implements StreamState {
 
   constructor(private readonly provider: string) {}
 
+  ignores(text: string): boolean {
+    // Only message_start and message_delta count (see push); content blocks and pings do not.
+    return !text.includes('"message_') && !text.includes('usage') && !text.includes('error');
+  }
+
   push(event: JsonRecord): void {
     switch (event['type']) {
       case 'message_start': {

@@ -198,6 +198,13 @@ export function addReason(reasons: string[], reason: unknown): void {
  */
 export interface StreamState {
   push(event: JsonRecord): void;
+  /**
+   * True when an event, by its JSON text alone, cannot change the usage (a content delta once the
+   * model and id are known), so it need not be parsed. Most events of a stream are such deltas,
+   * and parsing each one was most of what capture cost a streamed call. Only asked for text that
+   * is one whole JSON object; an answer of false is always safe.
+   */
+  ignores?(text: string): boolean;
   /** The `data: [DONE]` sentinel arrived. */
   done(): void;
   /** True once the provider's final usage has arrived. */

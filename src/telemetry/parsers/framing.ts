@@ -20,6 +20,8 @@ export interface SseEvent {
 /** Longest unfinished line (or JSON element) kept, in UTF-16 code units. */
 export const DEFAULT_MAX_LINE_LENGTH = 8 * 1024 * 1024;
 
+const LF = 10;
+
 abstract class LineSplitter {
   private readonly decoder = new TextDecoder('utf-8');
   private tail = '';
@@ -48,24 +50,28 @@ abstract class LineSplitter {
   protected split(text: string): string[] {
     const lines: string[] = [];
     let start = 0;
-    let i = 0;
     if (this.skipLeadingLf && text.length > 0) {
       // The previous chunk ended on "\r" of a "\r\n" pair.
-      if (text[0] === '\n') start = i = 1;
+      if (text.charCodeAt(0) === LF) start = 1;
       this.skipLeadingLf = false;
     }
-    for (; i < text.length; i++) {
-      const ch = text[i];
-      if (ch !== '\n' && ch !== '\r') continue;
+    // Line breaks found by indexOf (a native scan), not a character loop: this runs over every
+    // byte of every streamed model response the hook captures.
+    let lf = text.indexOf('\n', start);
+    let cr = text.indexOf('\r', start);
+    while (lf !== -1 || cr !== -1) {
+      const i = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
       this.emit(lines, text.slice(start, i));
-      if (ch === '\r') {
+      start = i + 1;
+      if (i === cr) {
         if (i + 1 < text.length) {
-          if (text[i + 1] === '\n') i++;
+          if (text.charCodeAt(i + 1) === LF) start = i + 2;
         } else {
           this.skipLeadingLf = true;
         }
+        cr = text.indexOf('\r', start);
       }
-      start = i + 1;
+      if (lf !== -1 && lf < start) lf = text.indexOf('\n', start);
     }
     this.append(text.slice(start));
     return lines;

@@ -98,6 +98,9 @@ export class StreamUsageAccumulator {
         else this.sawDoneEarly = true;
         return;
       }
+      // A whole object the state can tell by its text it would not count (content deltas): skip
+      // the parse. Anything else, malformed text included, is parsed as before.
+      if (this.state?.ignores !== undefined && text.charCodeAt(0) === 123 && text.charCodeAt(text.length - 1) === 125 && this.state.ignores(text)) return;
       try {
         event = JSON.parse(text) as unknown;
       } catch (err) {
