@@ -2,6 +2,7 @@
 // prepared-statement inserts, 1024 calls per transaction, of the rows each layout would write per
 // call, all in one run on the same real SDK spans. Today a call is stored three times: a
 // `telemetry` row, its `telemetry_calls` row and the whole span (JSON attributes) in `spans`.
+//   STORAGE_LAYOUTS=0,6 npm run bench -- storage    only the layouts at those places in LAYOUTS_ALL
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +41,12 @@ const V6_KEYS = ['DROP INDEX idx_spans_trace', 'CREATE UNIQUE INDEX idx_spans_id
   'DROP INDEX idx_telemetry_calls_trace', 'CREATE INDEX idx_telemetry_calls_span ON telemetry_calls(span_id)'];
 
 const WIDE = ['parent_span_id TEXT', 'name TEXT', 'kind INTEGER', 'start_ns INTEGER', 'end_ns INTEGER', 'status_code INTEGER', 'status_message TEXT',
-  'scope_name TEXT', 'attributes TEXT', 'events TEXT', 'links TEXT', 'resource_id INTEGER'].map((c) => `ALTER TABLE telemetry_calls ADD COLUMN ${c}`);
+  'scope_name TEXT', 'attributes TEXT', 'events TEXT', 'links TEXT', 'resource_id INTEGER', 'service_name TEXT', 'resource TEXT'].map((c) => `ALTER TABLE telemetry_calls ADD COLUMN ${c}`);
+/** What the readers of spans need on the calls' side: by service and name, by start time. */
+const WIDE_INDEXES = [
+  'CREATE INDEX idx_calls_service ON telemetry_calls(service_name, name) WHERE name IS NOT NULL',
+  'CREATE INDEX idx_calls_start ON telemetry_calls(start_ns) WHERE start_ns IS NOT NULL',
+];
 
 /** Calls per second for one layout, measured after `pre` calls are stored (index pages then outnumber a transaction's rows, as in use). */
 function layoutRate(dir, pre, spans, layout) {
@@ -54,7 +60,7 @@ function layoutRate(dir, pre, spans, layout) {
     total_tokens, estimated_cost, model, provider) VALUES (?, ?, ?, ?, 300, 0, 300, ?, ?, ?, ?)`);
   const insC = db.prepare(`INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, duration_ms${seqCol}) VALUES (?, ?, ?, ?, ?${seqVal})`);
   const insW = layout.wide ? db.prepare(`INSERT INTO telemetry_calls (telemetry_id, trace_id, span_id, operation, duration_ms, parent_span_id, name, kind, start_ns, end_ns,
-    status_code, status_message, scope_name, attributes, events, links, resource_id${seqCol}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, 'agentloupe', ?, '[]', '[]', 1${seqVal})`) : undefined;
+    status_code, status_message, scope_name, attributes, events, links, resource_id, service_name, resource${seqCol}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, 'agentloupe', ?, '[]', '[]', 1, 'bench', ?${seqVal})`) : undefined;
   const insS = db.prepare(`INSERT OR REPLACE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, duration_ns, service_name, scope_name,
     agent_id, attributes, resource${seqCol}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?${seqVal})`);
   const findTrace = db.prepare('SELECT seq FROM traces WHERE trace_id = ?').pluck();
@@ -76,9 +82,13 @@ function layoutRate(dir, pre, spans, layout) {
       }
       if (layout.calls) insC.run(telemetryId, traceId, ctx.spanId, 'chat', 5, ...seq);
       if (layout.wide) {
-        const rest = {};
-        for (const k in a) if (!DERIVABLE.has(k)) rest[k] = a[k];
-        insW.run(telemetryId, traceId, ctx.spanId, 'chat', 5, s.parentSpanContext?.spanId ?? null, s.name, s.kind, ns(s.startTime), ns(s.endTime), JSON.stringify(rest), ...seq);
+        let rest = a;
+        if (layout.wide !== 'full') {
+          rest = {};
+          for (const k in a) if (!DERIVABLE.has(k)) rest[k] = a[k];
+        }
+        insW.run(telemetryId, traceId, ctx.spanId, 'chat', 5, s.parentSpanContext?.spanId ?? null, s.name, s.kind, ns(s.startTime), ns(s.endTime), JSON.stringify(rest),
+          layout.wide === 'full' ? resource : null, ...seq);
       }
       if (layout.spans) {
         const start = ns(s.startTime);
@@ -89,7 +99,7 @@ function layoutRate(dir, pre, spans, layout) {
           for (const k in a) if (!DERIVABLE.has(k)) attrs[k] = a[k];
         }
         insS.run(traceId, ctx.spanId, s.parentSpanContext?.spanId ?? null, s.name, s.kind, start, end, end - start, 'bench', 'agentloupe', agentId,
-          JSON.stringify(attrs), layout.spans === 'rest' ? '{}' : resource, ...seq);
+          layout.spans === 'empty' ? '{}' : JSON.stringify(attrs), layout.spans === 'rest' || layout.resourceOnce ? '{}' : resource, ...seq);
       }
     }
   });
@@ -120,16 +130,22 @@ function agentStartRate(dir, stored, n) {
   return rate;
 }
 
-const LAYOUTS = [
+const LAYOUTS_ALL = [
   { name: 'today (schema 7): telemetry + telemetry_calls + full span row, keyed by trace number', telemetry: true, calls: true, spans: 'full' },
   { name: 'schema 6 keys: spans by (trace_id, span_id), calls by span_id', telemetry: true, calls: true, spans: 'full', v6: true, setup: V6_KEYS },
   { name: 'today, spans without their unique key', telemetry: true, calls: true, spans: 'full', setup: ['DROP INDEX idx_spans_trace'] },
   { name: 'telemetry + calls + span row without what telemetry holds', telemetry: true, calls: true, spans: 'rest' },
   { name: 'telemetry + full span row (no telemetry_calls)', telemetry: true, calls: false, spans: 'full' },
+  { name: 'today, spans without their secondary indexes (agent, start time, service)', telemetry: true, calls: true, spans: 'full', setup: ['DROP INDEX idx_spans_agent', 'DROP INDEX idx_spans_start', 'DROP INDEX idx_spans_service'] },
+  { name: 'today, the resource stored once (not per span)', telemetry: true, calls: true, spans: 'full', resourceOnce: true },
+  { name: 'today, span row without attributes (nothing to make into JSON)', telemetry: true, calls: true, spans: 'empty' },
   { name: 'telemetry + telemetry_calls widened with the span remainder (no span row)', telemetry: true, wide: true, spans: false, setup: WIDE },
+  { name: 'telemetry + telemetry_calls widened with the whole span and its read indexes (no span row)', telemetry: true, wide: 'full', spans: false, setup: [...WIDE, ...WIDE_INDEXES] },
   { name: 'telemetry + telemetry_calls (no span row)', telemetry: true, calls: true, spans: false },
   { name: 'telemetry only', telemetry: true, calls: false, spans: false },
 ];
+
+const LAYOUTS = process.env.STORAGE_LAYOUTS ? process.env.STORAGE_LAYOUTS.split(',').map((i) => LAYOUTS_ALL[Number(i)]) : LAYOUTS_ALL;
 
 export default async function storage({ quick, log }) {
   const dir = mkdtempSync(join(tmpdir(), 'agentloupe-bench-storage-'));
