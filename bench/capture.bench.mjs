@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { StreamTextUsageParser } from '../dist/src/telemetry/parsers.js';
+import { StreamContentAccumulator } from '../dist/src/telemetry/stream-content.js';
 
 const REGISTER = pathToFileURL(fileURLToPath(new URL('../dist/instrumentation/register.js', import.meta.url))).href;
 const CHUNKS = 40;
@@ -91,18 +92,25 @@ function parserCost(streams) {
     for (const c of chunks) p.push(c);
     return p.end().totalTokens;
   };
+  const withContent = () => {
+    const content = new StreamContentAccumulator();
+    const p = new StreamTextUsageParser({ provider: 'openai', format: 'openai', framing: 'sse', content });
+    for (const c of chunks) p.push(c);
+    return p.end().totalTokens + content.messages().length;
+  };
   const parseAll = () => {
     let n = 0;
     for (const c of chunks) for (const line of dec.decode(c).split('\n')) if (line.startsWith('data: {')) n += JSON.parse(line.slice(6)).created;
     return n;
   };
-  const a = [], b = [];
+  const a = [], b = [], c = [];
   for (let r = 0; r < 5; r++) {
     a.push(cpu(parser));
     b.push(cpu(parseAll));
+    c.push(cpu(withContent));
   }
   const med = (xs) => [...xs].sort((x, y) => x - y)[2];
-  return { parser: med(a), parseAll: med(b), sink };
+  return { parser: med(a), parseAll: med(b), withContent: med(c), sink };
 }
 
 export default async function ({ quick }) {
@@ -146,6 +154,7 @@ export default async function ({ quick }) {
         [`usage parser CPU µs per ${CHUNKS}-event stream`]: Number(parse.parser.toFixed(1)),
         [`JSON.parse of every event of the same stream, CPU µs`]: Number(parse.parseAll.toFixed(1)),
         'ratio usage parser / JSON.parse of every event': Number((parse.parser / parse.parseAll).toFixed(3)),
+        [`usage parser with the answer rebuilt (content capture on), CPU µs per ${CHUNKS}-event stream`]: Number(parse.withContent.toFixed(1)),
       },
       notes: [
         `${CHUNKS}-event SSE stream from a local server on 127.0.0.1, ${calls} calls per process after 3 warm-up calls; median per process, best of ${rounds} interleaved process pair(s).`,

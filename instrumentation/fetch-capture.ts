@@ -4,6 +4,8 @@ import { warnOnce } from '../src/log.js';
 import * as A from '../src/semconv.js';
 import { safeParseUsage, StreamTextUsageParser, type StreamFraming } from '../src/telemetry/parsers.js';
 import type { ParsedUsage } from '../src/telemetry/types.js';
+import { messagesJson } from '../src/telemetry/content.js';
+import { StreamContentAccumulator } from '../src/telemetry/stream-content.js';
 import { tapBody, type TapOutcome } from './body-tap.js';
 import { completionOf, recognizeRequest, type LlmRequest } from './llm-request.js';
 
@@ -105,6 +107,7 @@ class ResponseObserver {
   private readonly started = performance.now();
   private firstChunkMs: number | undefined;
   private readonly stream: StreamTextUsageParser | undefined;
+  private readonly answer: StreamContentAccumulator | undefined;
   private chunks: Uint8Array[] = [];
   private size = 0;
   private overflow = false;
@@ -116,7 +119,9 @@ class ResponseObserver {
     private readonly content: { capture: boolean; maxBytes: number },
   ) {
     if (framing !== undefined) {
-      this.stream = new StreamTextUsageParser({ provider: request.match.provider, format: request.match.format, framing });
+      // With content capture on, the answer is rebuilt from the deltas as well.
+      if (content.capture) this.answer = new StreamContentAccumulator(content.maxBytes);
+      this.stream = new StreamTextUsageParser({ provider: request.match.provider, format: request.match.format, framing, content: this.answer });
     }
   }
 
@@ -142,6 +147,8 @@ class ResponseObserver {
     if (this.stream !== undefined) {
       const usage = this.stream.end();
       if (this.firstChunkMs !== undefined) extra[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = this.firstChunkMs / 1000;
+      const output = this.answer?.messages();
+      if (output !== undefined) extra[A.GEN_AI_OUTPUT_MESSAGES] = messagesJson(output, this.content.maxBytes);
       this.done(this.stream.accumulator.recognized ? usage : undefined, outcome, extra, durationMs);
       return;
     }

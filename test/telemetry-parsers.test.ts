@@ -17,6 +17,8 @@ import {
   safeParseUsage,
 } from '../src/telemetry/parsers.js';
 import type { ParsedUsage } from '../src/telemetry/types.js';
+import { outputMessages } from '../src/telemetry/content.js';
+import { StreamContentAccumulator } from '../src/telemetry/stream-content.js';
 
 /** Splits text into byte chunks of `size`, so boundaries fall mid-line and mid-character. */
 function byteChunks(text: string, size: number): Uint8Array[] {
@@ -633,6 +635,84 @@ describe('streams', () => {
   it('an empty or unrecognisable stream is partial, provider unknown unless named', () => {
     expect(parseStreamText('')).toMatchObject({ provider: 'unknown', partial: true, totalTokens: 0 });
     expect(new StreamUsageAccumulator({ provider: 'openai' }).result()).toMatchObject({ provider: 'openai', partial: true });
+  });
+});
+
+describe('streamed answers (content capture)', () => {
+  /** The answer a stream rebuilds, read from bytes split every `size`. */
+  function answer(text: string, size = 7, options: { provider?: string } = {}) {
+    const content = new StreamContentAccumulator();
+    const parser = new StreamTextUsageParser({ ...options, content });
+    for (const chunk of byteChunks(text, size)) parser.push(chunk);
+    const usage = parser.end();
+    return { messages: content.messages(), usage };
+  }
+
+  it('rebuilds each provider\'s answer as its unstreamed body would read, usage unchanged', () => {
+    const openai = answer(OPENAI_CHAT_SSE);
+    expect(openai.messages).toEqual([{ role: 'assistant', parts: [{ type: 'text', content: 'Héllo 👋 wörld' }], finish_reason: 'stop' }]);
+    expect(counts(openai.usage)).toEqual(OPENAI_CHAT_EXPECTED);
+    expect(answer(ANTHROPIC_SSE, 5).messages).toEqual([{ role: 'assistant', parts: [{ type: 'text', content: 'Hello!' }], finish_reason: 'stop' }]);
+    expect(answer(GEMINI_SSE, 6, { provider: 'gcp.gemini' }).messages).toEqual([
+      { role: 'assistant', parts: [{ type: 'text', content: 'The sky is blue because... scattering.' }], finish_reason: 'stop' },
+    ]);
+    const ollama = answer(OLLAMA_NDJSON, 10).messages;
+    expect(ollama).toHaveLength(1);
+    expect(ollama![0]).toMatchObject({ role: 'assistant', finish_reason: 'stop' });
+    expect(ollama![0]!.parts).toEqual([{ type: 'text', content: OLLAMA_NDJSON.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { message: { content: string } }).message.content).join('') }]);
+    // Responses: the completed event's response is the whole answer.
+    const completed = OPENAI_RESPONSES_SSE.split('\n').find((l) => l.includes('"response.completed"'))!.slice(6);
+    expect(answer(OPENAI_RESPONSES_SSE).messages).toEqual(outputMessages((JSON.parse(completed) as { response: Record<string, unknown> }).response));
+  });
+
+  it('assembles tool calls from their pieces: OpenAI arguments by index, Anthropic input JSON', () => {
+    const chunk = (delta: unknown, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: 'chatcmpl-t', object: 'chat.completion.chunk', model: 'gpt-4o', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const openai = [
+      chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } }] }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: '{"ci' } }] }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: 'ty":"Paris"}' } }] }),
+      chunk({ tool_calls: [{ index: 1, id: 'call_2', type: 'function', function: { name: 'get_time', arguments: '{}' } }] }),
+      chunk({}, 'tool_calls'),
+      'data: [DONE]\n\n',
+    ].join('');
+    expect(answer(openai, 9).messages).toEqual([{
+      role: 'assistant',
+      parts: [
+        { type: 'tool_call', id: 'call_1', name: 'get_weather', arguments: { city: 'Paris' } },
+        { type: 'tool_call', id: 'call_2', name: 'get_time', arguments: {} },
+      ],
+      finish_reason: 'tool_call',
+    }]);
+    const ev = (type: string, body: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...body })}\n\n`;
+    const anthropic = [
+      ev('message_start', { message: { id: 'msg_t', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], usage: { input_tokens: 10, output_tokens: 1 } } }),
+      ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+      ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Checking.' } }),
+      ev('content_block_stop', { index: 0 }),
+      ev('content_block_start', { index: 1, content_block: { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} } }),
+      ev('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: '{"city": ' } }),
+      ev('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: '"Paris"}' } }),
+      ev('content_block_stop', { index: 1 }),
+      ev('message_delta', { delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 30 } }),
+      ev('message_stop', {}),
+    ].join('');
+    const a = answer(anthropic, 11);
+    expect(a.messages).toEqual([{
+      role: 'assistant',
+      parts: [{ type: 'text', content: 'Checking.' }, { type: 'tool_call', id: 'toolu_1', name: 'get_weather', arguments: { city: 'Paris' } }],
+      finish_reason: 'tool_call',
+    }]);
+    expect(a.usage).toMatchObject({ inputTokens: 10, outputTokens: 30, partial: false });
+  });
+
+  it('keeps at most its budget of text, and nothing for a stream with no answer', () => {
+    const content = new StreamContentAccumulator(5);
+    const parser = new StreamTextUsageParser({ content });
+    parser.push(OPENAI_CHAT_SSE);
+    parser.end();
+    expect(content.messages()).toEqual([{ role: 'assistant', parts: [{ type: 'text', content: 'Héllo' }], finish_reason: 'stop' }]);
+    expect(new StreamContentAccumulator().messages()).toBeUndefined();
   });
 });
 

@@ -28,12 +28,18 @@ import { JsonArrayStreamSplitter, NdjsonParser, SseParser } from './framing.js';
 import { GeminiStreamState } from './gemini.js';
 import { OllamaStreamState } from './ollama.js';
 import { OpenAIStreamState } from './openai.js';
+import type { StreamContentAccumulator } from '../stream-content.js';
 
 export interface StreamUsageOptions {
   /** `gen_ai.provider.name` to report; its usual body format is the fallback when detection fails. */
   provider?: string;
   /** Body format, when the caller knows it; otherwise detected from the first recognisable event. */
   format?: WireFormat;
+  /**
+   * Also rebuilds the answer (content capture): every event is then decoded, content deltas
+   * included, and handed to it once the format is known.
+   */
+  content?: StreamContentAccumulator;
 }
 
 /** Errors kept per stream; later ones are only counted, so a garbage stream stays small. */
@@ -62,12 +68,16 @@ function createState(format: WireFormat, provider: string | undefined): StreamSt
  */
 export class StreamUsageAccumulator {
   private state: StreamState | undefined;
+  private format: WireFormat | undefined;
   private sawDoneEarly = false;
   private readonly kept: UsageParseError[] = [];
   private errorTotal = 0;
 
   constructor(private readonly options: StreamUsageOptions = {}) {
-    if (options.format !== undefined) this.state = createState(options.format, options.provider);
+    if (options.format !== undefined) {
+      this.state = createState(options.format, options.provider);
+      this.format = options.format;
+    }
   }
 
   /** Feeds one event. Never throws. */
@@ -100,7 +110,7 @@ export class StreamUsageAccumulator {
       }
       // A whole object the state can tell by its text it would not count (content deltas): skip
       // the parse. Anything else, malformed text included, is parsed as before.
-      if (this.state?.ignores !== undefined && text.charCodeAt(0) === 123 && text.charCodeAt(text.length - 1) === 125 && this.state.ignores(text)) return;
+      if (this.state?.ignores !== undefined && this.options.content === undefined && text.charCodeAt(0) === 123 && text.charCodeAt(text.length - 1) === 125 && this.state.ignores(text)) return;
       try {
         event = JSON.parse(text) as unknown;
       } catch (err) {
@@ -120,6 +130,7 @@ export class StreamUsageAccumulator {
       const format = detectWireFormat(event) ?? formatForProvider(this.options.provider);
       if (format === undefined) return;
       this.state = createState(format, this.options.provider);
+      this.format = format;
       if (this.sawDoneEarly) this.state.done();
     }
     const error = errorMessageOf(event);
@@ -127,6 +138,7 @@ export class StreamUsageAccumulator {
       throw new UsageParseError(this.state.result().provider, `stream reported an error: ${error}`);
     }
     this.state.push(event);
+    if (this.options.content !== undefined && this.format !== undefined) this.options.content.push(event, this.format);
   }
 
   private recordError(err: unknown): void {
