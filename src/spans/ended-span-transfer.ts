@@ -46,7 +46,7 @@ function readText(f: string): string | null {
  */
 function joinFields(
   traceId: string, spanId: string, parentSpanId: string | undefined, name: string, kind: number, startNs: string, endNs: string,
-  statusCode: number, statusMessage: string | undefined, eventsJson: string, linksJson: string, resource: Attributes, scopeName: string | undefined,
+  statusCode: number, statusMessage: string | undefined, eventsJson: string, linksJson: string, resource: Attributes | undefined, scopeName: string | undefined,
   owner: ResolvedOwner, cost: SettledCost | null,
 ): string {
   // The separators are written into the template itself (not as ${SEP}): every ${} part is one
@@ -54,18 +54,22 @@ function joinFields(
   return (
     `${traceId}\u0001${spanId}\u0001${parentSpanId ?? ''}\u0001${text(name)}\u0001${kind}` +
     `\u0001${startNs}\u0001${endNs}\u0001${statusCode}\u0001${text(statusMessage)}` +
-    `\u0001\u0001${eventsJson}\u0001${linksJson}\u0001${resourceJson(resource)}\u0001${text(scopeName)}` +
+    `\u0001\u0001${eventsJson}\u0001${linksJson}\u0001${resource === undefined ? '' : resourceJson(resource)}\u0001${text(scopeName)}` +
     `\u0001${text(owner.agentId)}\u0001${text(owner.parentAgentId)}\u0001${owner.statusEventsSeen ?? 0}\u0001${owner.agentLive ? 1 : 0}` +
     `\u0001${cost === null ? '' : cost.costUsd}\u0001${cost?.priced ? 1 : 0}`
   );
 }
 
-/** One ended span, its owner and its settled cost (null: none) as one string; its attributes travel beside it. */
-export function encodeEndedSpan(span: SpanData, owner: ResolvedOwner, cost: SettledCost | null): string {
+/**
+ * One ended span, its owner and its settled cost (null: none) as one string; its attributes travel
+ * beside it, and so does its resource when `resourceInText` is false (op-codec.ts sends each
+ * resource once per channel).
+ */
+export function encodeEndedSpan(span: SpanData, owner: ResolvedOwner, cost: SettledCost | null, resourceInText = true): string {
   return joinFields(
     span.traceId, span.spanId, span.parentSpanId, span.name, span.kind, String(span.startTimeUnixNano), span.endTimeUnixNano === undefined ? '' : String(span.endTimeUnixNano),
     span.statusCode, span.statusMessage, span.events.length === 0 ? '' : toJson(span.events), span.links.length === 0 ? '' : toJson(span.links),
-    span.resource, span.scopeName, owner, cost,
+    resourceInText ? span.resource : undefined, span.scopeName, owner, cost,
   );
 }
 
@@ -86,12 +90,12 @@ function hrLinks(span: ReadableSpan): string {
  * The same string straight from an ended SDK span, with no SpanData made on the way: what the
  * in-process processor hands over (see readable-span.ts for the field meanings).
  */
-export function encodeEndedReadableSpan(span: ReadableSpan, owner: ResolvedOwner, cost: SettledCost | null): string {
+export function encodeEndedReadableSpan(span: ReadableSpan, owner: ResolvedOwner, cost: SettledCost | null, resourceInText = true): string {
   const ctx = span.spanContext();
   return joinFields(
     ctx.traceId, ctx.spanId, span.parentSpanContext?.spanId, span.name, span.kind, hrNs(span.startTime), hrNs(span.endTime),
     span.status.code, span.status.message, span.events.length === 0 ? '' : hrEvents(span), span.links.length === 0 ? '' : hrLinks(span),
-    span.resource.attributes as Attributes, span.instrumentationScope.name, owner, cost,
+    resourceInText ? (span.resource.attributes as Attributes) : undefined, span.instrumentationScope.name, owner, cost,
   );
 }
 
@@ -121,8 +125,11 @@ interface EventJson {
   attributes: Attributes;
 }
 
-/** Reads one string made by encodeEndedSpan, with the attributes that travelled beside it; throws on one that is not. */
-export function decodeEndedSpan(text: string, attributes: Attributes): DecodedEndedSpan {
+/**
+ * Reads one string made by encodeEndedSpan, with the attributes (and, when it is not in the text,
+ * the resource) that travelled beside it; throws on one that is not.
+ */
+export function decodeEndedSpan(text: string, attributes: Attributes, resource?: Attributes): DecodedEndedSpan {
   if (attributes === null || typeof attributes !== 'object') throw new Error('malformed span hand-over (no attributes)');
   const f = text.split(SEP);
   if (f.length !== FIELDS) throw new Error(`malformed span hand-over (${f.length} fields, expected ${FIELDS})`);
@@ -136,7 +143,7 @@ export function decodeEndedSpan(text: string, attributes: Attributes): DecodedEn
     attributes,
     events: f[10] === '' ? [] : (JSON.parse(f[10]!) as EventJson[]).map((e): SpanEventData => ({ name: e.name, timeUnixNano: BigInt(e.timeUnixNano), attributes: e.attributes })),
     links: f[11] === '' ? [] : (JSON.parse(f[11]!) as SpanLinkData[]),
-    resource: resourceOf(f[12]!),
+    resource: resource ?? resourceOf(f[12]!),
   };
   if (f[2] !== '') span.parentSpanId = f[2];
   if (f[6] !== '') span.endTimeUnixNano = BigInt(f[6]!);

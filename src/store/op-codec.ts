@@ -4,7 +4,7 @@
  * the same values as an array of row objects (no property names, no object graph).
  */
 import { decodeEndedSpan, encodeEndedSpan, type SettledCost } from '../spans/ended-span-transfer.js';
-import type { CostFunction } from '../spans/mapping.js';
+import { resourceJson, type CostFunction } from '../spans/mapping.js';
 import type { AgentRow, CallPair, SessionEventRow, SpanRow, TelemetryRow, WriteOp } from '../spans/rows.js';
 import type { Attributes, SpanData } from '../spans/span-data.js';
 import { endedSpanOps, type ResolvedOwner } from '../spans/span-ops.js';
@@ -131,20 +131,147 @@ export function encodeOp(op: WriteOp, out: EncodedOps): void {
   }
 }
 
-/** Appends one ended span, to be mapped to its ops by the writer. */
-export function encodeEnded(span: SpanData, owner: ResolvedOwner, cost: SettledCost | null, out: EncodedOps): void {
-  appendEnded(encodeEndedSpan(span, owner, cost), span.attributes, out);
+/** Attribute key lists one channel defines at most; spans of other shapes go as objects. */
+const MAX_SHAPES = 256;
+/** Recently used key lists tried, by walking the attributes, before a full look-up. */
+const RECENT_SHAPES = 4;
+
+/**
+ * What one channel (a write queue and its writer thread) has sent already: resources and attribute
+ * key lists, each sent once and then named by number. A model call's span has the same 13 keys
+ * every time; structured clone writes an object's keys with every value, and sending the values
+ * alone cost the agent's thread a third as much (bench/clone figures in docs/performance.md).
+ * Spans are numbered in the order they are appended, so a definition is only made when its span
+ * really goes into the batch.
+ */
+export class HandOverSender {
+  private readonly shapes: string[][] = [];
+  private readonly recent: number[] = [];
+  private readonly resources = new Map<Readonly<Attributes>, number>();
+
+  /** Appends the resource slot: its number, or its JSON the first time (the receiver numbers it). */
+  pushResource(resource: Readonly<Attributes>, out: EncodedOps): void {
+    const id = this.resources.get(resource);
+    if (id !== undefined) {
+      out.push(id);
+      return;
+    }
+    if (this.resources.size < MAX_SHAPES) this.resources.set(resource, this.resources.size);
+    else {
+      // Past the cap each span carries its resource's JSON, which the receiver does not number.
+      out.push(null, resourceJson(resource as Attributes));
+      return;
+    }
+    out.push(resourceJson(resource as Attributes));
+  }
+
+  /**
+   * Appends the attributes: a known shape's number and the values in its key order, a new key
+   * list (the receiver numbers it) and the values, or null and the object itself.
+   */
+  pushAttributes(attributes: Readonly<Attributes>, out: EncodedOps): void {
+    const slot = out.length;
+    out.push(0);
+    for (let r = 0; r < this.recent.length; r++) {
+      const id = this.recent[r]!;
+      const keys = this.shapes[id]!;
+      let n = 0;
+      for (const key in attributes) {
+        if (n === keys.length || keys[n] !== key) {
+          n = -1;
+          break;
+        }
+        out.push(attributes[key]);
+        n++;
+      }
+      if (n === keys.length) {
+        out[slot] = id;
+        if (r > 0) this.touch(r, id);
+        return;
+      }
+      out.length = slot + 1;
+    }
+    const keys = Object.keys(attributes);
+    let id = this.shapes.findIndex((k) => k.length === keys.length && k.every((key, i) => key === keys[i]));
+    if (id === -1) {
+      if (this.shapes.length >= MAX_SHAPES) {
+        out[slot] = null;
+        out.push(attributes);
+        return;
+      }
+      id = this.shapes.length;
+      this.shapes.push(keys);
+      out[slot] = keys;
+    } else {
+      out[slot] = id;
+    }
+    for (let i = 0; i < keys.length; i++) out.push(attributes[keys[i]!]);
+    this.touch(this.recent.indexOf(id), id);
+  }
+
+  private touch(at: number, id: number): void {
+    if (at >= 0) this.recent.splice(at, 1);
+    this.recent.unshift(id);
+    if (this.recent.length > RECENT_SHAPES) this.recent.length = RECENT_SHAPES;
+  }
 }
 
-/** Appends one ended span already encoded (ended-span-transfer.ts) and its attributes. */
-export function appendEnded(encoded: string, attributes: Readonly<Attributes>, out: EncodedOps): void {
-  out.push(Code.EndedSpan, encoded, attributes);
+/** The receiving end of a channel: what HandOverSender numbered, in the same order. */
+export class HandOverReceiver {
+  readonly shapes: string[][] = [];
+  readonly resources: Attributes[] = [];
+}
+
+/** Appends one ended span, to be mapped to its ops by the writer. */
+export function encodeEnded(span: SpanData, owner: ResolvedOwner, cost: SettledCost | null, out: EncodedOps, sender = new HandOverSender()): void {
+  appendEnded(encodeEndedSpan(span, owner, cost, false), span.resource, span.attributes, out, sender);
+}
+
+/**
+ * Appends one ended span already encoded without its resource (ended-span-transfer.ts), its
+ * resource and its attributes.
+ */
+export function appendEnded(encoded: string, resource: Readonly<Attributes>, attributes: Readonly<Attributes>, out: EncodedOps, sender: HandOverSender): void {
+  out.push(Code.EndedSpan, encoded);
+  sender.pushResource(resource, out);
+  sender.pushAttributes(attributes, out);
+}
+
+/** Reads what pushResource wrote at `i`; returns the resource and the index after it. */
+function readResource(data: EncodedOps, i: number, rx: HandOverReceiver): [Attributes, number] {
+  const slot = data[i];
+  if (typeof slot === 'number') {
+    const known = rx.resources[slot];
+    if (known === undefined) throw new Error(`corrupt write batch: unknown resource ${slot} at ${i}`);
+    return [known, i + 1];
+  }
+  if (slot === null) return [JSON.parse(data[i + 1] as string) as Attributes, i + 2];
+  const resource = JSON.parse(slot as string) as Attributes;
+  rx.resources.push(resource);
+  return [resource, i + 1];
+}
+
+/** Reads what pushAttributes wrote at `i`; returns the attributes and the index after them. */
+function readAttributes(data: EncodedOps, i: number, rx: HandOverReceiver): [Attributes, number] {
+  const slot = data[i];
+  if (slot === null) return [data[i + 1] as Attributes, i + 2];
+  let keys: string[] | undefined;
+  if (typeof slot === 'number') {
+    keys = rx.shapes[slot];
+    if (keys === undefined) throw new Error(`corrupt write batch: unknown attribute shape ${slot} at ${i}`);
+  } else {
+    keys = slot as string[];
+    rx.shapes.push(keys);
+  }
+  const attributes: Attributes = {};
+  for (let k = 0; k < keys.length; k++) attributes[keys[k]!] = data[i + 1 + k] as Attributes[string];
+  return [attributes, i + 1 + keys.length];
 }
 
 /** The ops of an encoded array, in order. */
-export function decodeOps(data: EncodedOps): WriteOp[] {
+export function decodeOps(data: EncodedOps, rx = new HandOverReceiver()): WriteOp[] {
   const units: WriteOp[][] = [];
-  decodeUnits(data, units);
+  decodeUnits(data, units, undefined, rx);
   return units.flat();
 }
 
@@ -153,16 +280,18 @@ export function decodeOps(data: EncodedOps): WriteOp[] {
  * ended span maps to (the queue counts and acknowledges units). A span the mapping throws on
  * becomes an empty unit, handed to `unmapped` to be counted as failed.
  */
-export function decodeUnits(data: EncodedOps, out: WriteOp[][], unmapped?: (unit: WriteOp[], error: Error) => void): void {
+export function decodeUnits(data: EncodedOps, out: WriteOp[][], unmapped?: (unit: WriteOp[], error: Error) => void, rx = new HandOverReceiver()): void {
   let i = 0;
   while (i < data.length) {
     const code = data[i++] as Code;
     if (code === Code.EndedSpan) {
       const text = data[i++] as string;
-      const attributes = data[i++] as Attributes;
+      const [resource, afterResource] = readResource(data, i, rx);
+      const [attributes, after] = readAttributes(data, afterResource, rx);
+      i = after;
       let ops: WriteOp[] = [];
       try {
-        const ended = decodeEndedSpan(text, attributes);
+        const ended = decodeEndedSpan(text, attributes, resource);
         const cost = ended.cost;
         const price: CostFunction | undefined = cost === null ? undefined : () => cost;
         endedSpanOps(ended.span, ended.owner, price, ops);

@@ -24,7 +24,7 @@ import { Worker } from 'node:worker_threads';
 import { warnOnce } from '../log.js';
 import type { WriteOp } from '../spans/rows.js';
 import type { Attributes } from '../spans/span-data.js';
-import { appendEnded, encodeOp, type EncodedOps } from './op-codec.js';
+import { appendEnded, encodeOp, HandOverSender, type EncodedOps } from './op-codec.js';
 import type { MainMessage, WorkerMessage, WriteWorkerData } from './write-protocol.js';
 
 export interface WriteQueueOptions {
@@ -101,6 +101,8 @@ export class WriteQueue {
   private readonly blockWhenFullMs: number;
   private readonly onError: ((error: Error) => void) | undefined;
   private pending: EncodedOps = [];
+  /** Resources and attribute key lists this queue's writer has been sent (op-codec.ts). */
+  private readonly handOverSender = new HandOverSender();
   private pendingOps = 0;
   private timer: NodeJS.Timeout | undefined;
   /** When the oldest op waiting here was pushed (performance.now()). */
@@ -178,9 +180,9 @@ export class WriteQueue {
    * writer thread: the agent's thread pays for the hand-over only. False when it does not fit
    * (counted as dropped).
    */
-  pushEnded(encoded: string, attributes: Readonly<Attributes>): boolean {
+  pushEnded(encoded: string, resource: Readonly<Attributes>, attributes: Readonly<Attributes>): boolean {
     if (!this.admit(1)) return false;
-    appendEnded(encoded, attributes, this.pending);
+    appendEnded(encoded, resource, attributes, this.pending, this.handOverSender);
     this.added(1);
     return true;
   }

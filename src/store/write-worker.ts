@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { WriteOp } from '../spans/rows.js';
-import { decodeUnits } from './op-codec.js';
+import { decodeUnits, HandOverReceiver } from './op-codec.js';
 import type { MainMessage, WorkerMessage, WriteWorkerData } from './write-protocol.js';
 import { BusyBackoff } from './busy-backoff.js';
 import { openDatabase, type SqliteDatabase } from './database.js';
@@ -39,6 +39,9 @@ try {
 } catch (err) {
   openError = `cannot open ${data.path}: ${(err as Error).message}`;
 }
+
+/** The resources and attribute key lists the queue has sent so far (op-codec.ts). */
+const handOver = new HandOverReceiver();
 
 /** Queued units: one op, or the ops of one ended span (the queue counts units). */
 let queue: WriteOp[][] = [];
@@ -144,10 +147,15 @@ function stop(): void {
 port.on('message', (msg: MainMessage) => {
   switch (msg.t) {
     case 'ops':
-      decodeUnits(msg.data, queue, (unit, err) => {
-        unmapped.add(unit);
-        unmappedError = `could not map a span: ${err.message}`;
-      });
+      decodeUnits(
+        msg.data,
+        queue,
+        (unit, err) => {
+          unmapped.add(unit);
+          unmappedError = `could not map a span: ${err.message}`;
+        },
+        handOver,
+      );
       // A sender that posts faster than we decode keeps this thread in message handlers and never
       // lets setImmediate run: past a transaction's worth, write now.
       if (queue.length - head >= data.maxTransactionOps && retryTimer === undefined) drain();
