@@ -12,6 +12,10 @@ import { MonitoringStore, SUMMARY_GROUPS } from '../src/store/reader.js';
 import { CONTENT_SECURITY_POLICY } from '../src/ui/app.js';
 import { collectorUiHandler, startUi, UiTokenRequiredError, type RunningUi } from '../src/ui/server.js';
 import { CLI, cliJson, demoDatabase } from './ui-fixture.mjs';
+import { join } from 'node:path';
+import type { WriteOp } from '../src/spans/rows.js';
+import { agentRow, telemetryRow, writeOps } from './cli-fixture.js';
+import { tempDir } from './helpers.js';
 
 type Json = Record<string, unknown>;
 
@@ -174,6 +178,35 @@ describe('UI access', () => {
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
       store.close();
+    }
+  });
+});
+
+describe('a long session', () => {
+  it('answers its model requests a page at a time, oldest first, with the count of them all', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'session.db');
+    const id = 'claude-code-long';
+    const ops: WriteOp[] = [{ kind: 'agentStart', row: agentRow({ id, agentType: 'claude-code', startTime: 1_780_000_000 }) }];
+    for (let i = 0; i < 1205; i++) ops.push({ kind: 'telemetry', row: telemetryRow({ agentId: id, timestamp: 1_780_000_000 + i, inputTokens: i }), dedupe: false, agentLive: true });
+    writeOps(db, ops);
+    const server = await startUi({ db, port: 0 });
+    try {
+      const page = async (query: string) => {
+        const res = await fetch(`${server.url}/ui/api/v1/sessions/${id}${query}`);
+        return (await res.json()) as { turns: { inputTokens: number }[]; total: number; offset: number; limit: number };
+      };
+      const first = await page('');
+      expect([first.turns.length, first.total, first.offset, first.limit]).toEqual([500, 1205, 0, 500]);
+      expect(first.turns.map((t) => t.inputTokens)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+      const last = await page('?offset=1000');
+      expect(last.turns.map((t) => t.inputTokens)).toEqual(Array.from({ length: 205 }, (_, i) => 1000 + i));
+      expect((await page('?limit=5000')).turns).toHaveLength(1205);
+      expect((await page('?limit=7&offset=3')).turns.map((t) => t.inputTokens)).toEqual([3, 4, 5, 6, 7, 8, 9]);
+      expect((await fetch(`${server.url}/ui/api/v1/sessions/${id}?offset=-1`)).status).toBe(400);
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

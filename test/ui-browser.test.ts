@@ -11,6 +11,8 @@ import { startCollector, type RunningCollector } from '../src/collector/server.j
 import { usd } from '../src/cli/numbers.js';
 import { encodeTracesJson } from '../src/collector/otlp/index.js';
 import { CHROMIUM_MISSING, cliJson, demoDatabase, feedCollector, INJECTIONS, launchChromium, SESSION, watchedPage } from './ui-fixture.mjs';
+import type { WriteOp } from '../src/spans/rows.js';
+import { agentRow, telemetryRow, writeOps } from './cli-fixture.js';
 
 const browser: Browser | undefined = await launchChromium();
 if (!browser) console.warn(`ui-browser tests skipped: ${CHROMIUM_MISSING}. CI installs it in .ci/run.`);
@@ -197,6 +199,28 @@ describe.skipIf(!browser)('web UI in Chromium', { timeout: 120_000 }, () => {
       [u.model, String(u.input), '0', '0', String(u.output), 'unpriced'],
     ]);
     expect(await w.page.getByTestId('session-cost').textContent()).toContain(usd(SESSION.cost, 1));
+    expect(w.problems).toEqual([]);
+    await w.context.close();
+  });
+
+  it('a long session pages its model requests, numbered across pages', async () => {
+    const id = 'claude-code-long-session';
+    // A finished session: the pages the other tests read (running agents, zombies) stay as they were.
+    const ops: WriteOp[] = [{ kind: 'agentStart', row: agentRow({ id, agentType: 'claude-code', startTime: 1_780_000_000, status: 'completed', endTime: 1_780_002_000, processId: null }) }];
+    for (let i = 0; i < 1205; i++) ops.push({ kind: 'telemetry', row: telemetryRow({ agentId: id, timestamp: 1_780_000_000 + i, inputTokens: 1000 + i }), dedupe: false, agentLive: true });
+    writeOps(demo.db, ops);
+    const w = await watchedPage(browser!);
+    await open(w, `/sessions/${id}?offset=500`);
+    const rows = () => cells(w.page, '[data-testid=requests-table] tbody tr');
+    const pager = () => w.page.$eval('.pager span', (s) => (s.textContent ?? '').trim());
+    let shown = await rows();
+    expect(shown).toHaveLength(500);
+    expect([shown[0]![0], shown[0]![3], shown.at(-1)![0]]).toEqual(['501', '1,500', '1,000']);
+    expect(await pager()).toBe('501–1000 of 1,205');
+    await w.page.click('.pager button:last-child');
+    await w.page.waitForFunction(() => document.querySelector('.pager span')?.textContent?.startsWith('1001'));
+    shown = await rows();
+    expect([shown.length, shown[0]![0], shown.at(-1)![0]]).toEqual([205, '1,001', '1,205']);
     expect(w.problems).toEqual([]);
     await w.context.close();
   });

@@ -375,6 +375,21 @@ export class MonitoringStore {
     return rows.map(toTelemetry);
   }
 
+  /**
+   * One page of an agent run's telemetry in the same order as getAgentTelemetry, and how many
+   * rows the run has: a coding agent's session can hold tens of thousands of requests.
+   */
+  getAgentTelemetryPage(agentId: string, offset: number, limit: number): { rows: TelemetryEntry[]; total: number } {
+    const rows = this.db
+      .prepare(
+        `SELECT t.*, c.unpriced, c.reasoning_tokens, c.duration_ms, c.partial, c.trace_id, c.span_id
+         FROM telemetry t LEFT JOIN telemetry_calls c ON c.telemetry_id = t.id WHERE t.agent_id = ? ORDER BY t.timestamp, t.id LIMIT ? OFFSET ?`,
+      )
+      .all(agentId, limit, offset) as Record<string, unknown>[];
+    const { n } = this.db.prepare('SELECT COUNT(*) AS n FROM telemetry WHERE agent_id = ?').get(agentId) as { n: number };
+    return { rows: rows.map(toTelemetry), total: n };
+  }
+
   /** Input, output and total tokens of one agent run (the seed's get_total_tokens), with cache detail. */
   getTotalTokens(agentId: string): TokenTotals {
     const r = this.db

@@ -48,6 +48,10 @@ function rangeOf(c: Context): TimeRange {
   return { since, until };
 }
 
+/** Model requests of a session per page, by default and at most. */
+const SESSION_REQUESTS = 500;
+const MAX_SESSION_REQUESTS = 2000;
+
 function intParam(c: Context, name: string): number | undefined {
   const v = c.req.query(name);
   if (v === undefined || v === '') return undefined;
@@ -148,11 +152,15 @@ export function uiApi(options: UiApiOptions): Hono {
     return jsonReply({ ...page, rows: page.rows.map((r) => ({ ...r, events: events.get(r.id) ?? none })) });
   });
 
+  // The session's model requests a page at a time (`turns`, oldest first; `total` in all).
   api.get('/sessions/:id', (c) => {
     const id = c.req.param('id');
     const session = store.getAgent(id);
     const usage = q.usageOf([id]).get(id) ?? null;
-    return jsonReply({ session, usage, turns: store.getAgentTelemetry(id) });
+    const offset = intParam(c, 'offset') ?? 0;
+    const limit = Math.min(MAX_SESSION_REQUESTS, Math.max(1, intParam(c, 'limit') ?? SESSION_REQUESTS));
+    const page = store.getAgentTelemetryPage(id, offset, limit);
+    return jsonReply({ session, usage, turns: page.rows, total: page.total, offset, limit });
   });
 
   // One row per user prompt (src/store/session-queries.ts); 404 for an unknown session.

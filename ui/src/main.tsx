@@ -36,7 +36,7 @@ function Page({ loc }: { loc: Location }) {
   if (!first) return <OverviewPage loc={loc} />;
   if (first === 'runs') return <RunsPage loc={loc} />;
   if (first === 'cost') return <CostPage loc={loc} />;
-  if (first === 'sessions' && second) return <SessionPage id={second} />;
+  if (first === 'sessions' && second) return <SessionPage id={second} loc={loc} />;
   if (first === 'sessions') return <SessionsPage loc={loc} />;
   if (first === 'health') return <HealthPage />;
   if (first === 'live') return <LivePage />;

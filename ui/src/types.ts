@@ -62,5 +62,10 @@ export interface LiveData {
 export interface SessionDetail {
   session: AgentRecord;
   usage: RunUsage | null;
+  /** One page of the session's model requests, oldest first. */
   turns: TelemetryEntry[];
+  /** Model requests in all, and where this page starts. */
+  total: number;
+  offset: number;
+  limit: number;
 }

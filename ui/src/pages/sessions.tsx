@@ -7,6 +7,8 @@ import type { SessionDetail, SessionListRow, SessionTurn, SessionTurns, Telemetr
 import { Elapsed } from './overview.js';
 
 const PAGE_SIZE = 50;
+/** Model requests shown per page of a session. */
+const REQUESTS_PAGE = 500;
 
 /** The session id the collector put after the tool name (`claude-code-<id>`). */
 function sessionIdOf(r: { id: string; agentType: string }): string {
@@ -99,13 +101,15 @@ function TurnsTable({ data }: { data: SessionTurns }) {
   );
 }
 
-export function SessionPage({ id }: { id: string }) {
-  const { data, error } = useApi<SessionDetail>(`sessions/${encodeURIComponent(id)}`);
+export function SessionPage({ id, loc }: { id: string; loc: Location }) {
+  const offset = Number(loc.query.get('offset') ?? 0) || 0;
+  const { data, error } = useApi<SessionDetail>(`sessions/${encodeURIComponent(id)}?limit=${REQUESTS_PAGE}&offset=${offset}`);
   const turns = useApi<SessionTurns>(`sessions/${encodeURIComponent(id)}/turns`);
   if (error) return <div class="page"><h1>Session</h1><ErrorBox error={error} /></div>;
   if (!data) return <div class="page"><h1>Session</h1><Loading what="session" /></div>;
   const s = data.session;
   const u = data.usage;
+  const numbers = new Map(data.turns.map((t, i) => [t, i]));
   return (
     <div class="page">
       <div class="page-head">
@@ -140,7 +144,7 @@ export function SessionPage({ id }: { id: string }) {
           rows={data.turns}
           rowKey={(t) => String(t.id)}
           columns={[
-            { key: 'n', label: '#', num: true, render: (t) => data.turns.indexOf(t) + 1 },
+            { key: 'n', label: '#', num: true, render: (t) => count(data.offset + (numbers.get(t) ?? 0) + 1) },
             { key: 't', label: 'time', render: (t) => <Time s={t.timestamp} /> },
             { key: 'm', label: 'model / tool', render: (t) => t.toolName ?? t.model ?? '-' },
             { key: 'in', label: 'input', num: true, render: (t) => count(t.inputTokens) },
@@ -153,6 +157,7 @@ export function SessionPage({ id }: { id: string }) {
             { key: 'p', label: 'partial', render: (t) => (t.partial ? 'yes' : '') },
           ]}
         />
+        {data.total > data.turns.length && <Pager loc={loc} offset={data.offset} size={REQUESTS_PAGE} total={data.total} />}
       </Section>
     </div>
   );
