@@ -210,3 +210,22 @@ describe('a long session', () => {
     }
   });
 });
+
+describe('many zombie agents', () => {
+  it('the health answer lists the 100 most recently active and counts them all', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'zombies.db');
+    const silentSince = Math.floor(Date.now() / 1000) - 3 * 3600;
+    writeOps(db, Array.from({ length: 150 }, (_, i): WriteOp => ({ kind: 'agentStart', row: agentRow({ id: `z-${i}`, agentType: 'worker', startTime: silentSince + i, processId: null }) })));
+    const server = await startUi({ db, port: 0 });
+    try {
+      const body = (await (await fetch(`${server.url}/ui/api/v1/health`)).json()) as { zombies: { agentId: string; reason: string }[]; zombiesTotal: number };
+      expect(body.zombiesTotal).toBe(150);
+      expect(body.zombies.map((z) => z.agentId)).toEqual(Array.from({ length: 100 }, (_, i) => `z-${149 - i}`));
+      expect(new Set(body.zombies.map((z) => z.reason))).toEqual(new Set(['silent']));
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -6,7 +6,7 @@ import { Hono, type Context } from 'hono';
 import { parseTime, UsageError } from '../cli/context.js';
 import { resolveThresholds, workerStatusOf } from '../health/heartbeats.js';
 import type { HealthView } from '../health/http.js';
-import { countZombies, findZombies } from '../health/zombies.js';
+import { countZombies, findZombies, type ZombieAgent } from '../health/zombies.js';
 import { isRead } from '../http/node.js';
 import { jsonReply } from '../http/reply.js';
 import { HealthStore } from '../store/health-store.js';
@@ -51,6 +51,15 @@ function rangeOf(c: Context): TimeRange {
 /** Model requests of a session per page, by default and at most. */
 const SESSION_REQUESTS = 500;
 const MAX_SESSION_REQUESTS = 2000;
+
+/** Zombie agents listed on the health page; the rest are counted (`agentloupe health` lists all). */
+const ZOMBIES_SHOWN = 100;
+
+/** The most recently active zombies first, at most ZOMBIES_SHOWN, and how many there are. */
+function zombiesShown(all: ZombieAgent[]): { zombies: ZombieAgent[]; zombiesTotal: number } {
+  const sorted = [...all].sort((a, b) => b.lastActivity - a.lastActivity || (a.agentId < b.agentId ? -1 : 1));
+  return { zombies: sorted.slice(0, ZOMBIES_SHOWN), zombiesTotal: all.length };
+}
 
 function intParam(c: Context, name: string): number | undefined {
   const v = c.req.query(name);
@@ -178,7 +187,7 @@ export function uiApi(options: UiApiOptions): Hono {
       history: health.healthHistory(undefined, 200),
       live: options.liveHealth?.getAll() ?? [],
       workers: health.listWorkers().map((w) => workerStatusOf(w, now, thresholds)),
-      zombies: findZombies(health, { now, checkProcesses: options.checkProcesses ?? true }),
+      ...zombiesShown(findZombies(health, { now, checkProcesses: options.checkProcesses ?? true })),
       alerts: health.listAlerts({ limit: 50 }),
     });
   });

@@ -48,7 +48,9 @@ export interface HealthData {
   history: HealthChangeRecord[];
   live: ComponentHealth[];
   workers: WorkerStatus[];
+  /** The most recently active zombies, at most 100; `zombiesTotal` counts them all. */
   zombies: ZombieAgent[];
+  zombiesTotal: number;
   alerts: AlertRecord[];
 }
 

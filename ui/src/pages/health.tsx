@@ -1,6 +1,6 @@
 import { useApi } from '../api.js';
 import { DataTable, ErrorBox, Loading, Section, Status, Time } from '../components/common.js';
-import { duration } from '../format.js';
+import { count, duration } from '../format.js';
 import type { AlertRecord, ComponentHealth, HealthChangeRecord, HealthData, WorkerStatus, ZombieAgent } from '../types.js';
 
 const sec = (ms: number | undefined | null): number | null => (ms === undefined || ms === null ? null : Math.floor(ms / 1000));
@@ -91,6 +91,11 @@ export function HealthPage() {
               { key: 'r', label: 'reason', render: (z) => z.detail },
             ]}
           />
+          {data.zombiesTotal > data.zombies.length && (
+            <p class="muted small" data-testid="zombies-more">
+              {count(data.zombiesTotal)} zombie agents; the {count(data.zombies.length)} most recently active are listed (agentloupe health lists them all).
+            </p>
+          )}
           {data.zombies.length > 0 && <p class="muted small">agentloupe health --reap marks them terminated.</p>}
         </Section>
       </div>
