@@ -1,10 +1,9 @@
 import { useApi } from '../api.js';
 import { Cost, DataTable, ErrorBox, Loading, Pager, Section, Status, Time, Tok } from '../components/common.js';
 import { RangePicker, rangeQuery } from '../components/range.js';
-import { count, duration } from '../format.js';
+import { count, duration, time, utc } from '../format.js';
 import type { Location } from '../router.js';
 import type { SessionDetail, SessionListRow, SessionTurn, SessionTurns, TelemetryEntry } from '../types.js';
-import { Elapsed } from './overview.js';
 
 const PAGE_SIZE = 50;
 /** Model requests shown per page of a session. */
@@ -13,6 +12,23 @@ const REQUESTS_PAGE = 500;
 /** The session id the collector put after the tool name (`claude-code-<id>`). */
 function sessionIdOf(r: { id: string; agentType: string }): string {
   return r.id.startsWith(`${r.agentType}-`) ? r.id.slice(r.agentType.length + 1) : r.id;
+}
+
+/**
+ * When a session ran, in one cell so the list fits a 1280 px screen: its start, then its last
+ * request (the time of day alone when it is the same day; its title says how long after).
+ */
+function Ran({ start, last }: { start: number; last: number | null }) {
+  if (last === null || last <= start) return <Time s={start} />;
+  const end = time(last);
+  return (
+    <span>
+      <Time s={start} /> →{' '}
+      <time dateTime={utc(last)} title={`last request ${end}, ${duration((last - start) * 1000)} after the start`}>
+        {end.slice(0, 10) === time(start).slice(0, 10) ? end.slice(11) : end}
+      </time>
+    </span>
+  );
 }
 
 export function SessionsPage({ loc }: { loc: Location }) {
@@ -39,15 +55,13 @@ export function SessionsPage({ loc }: { loc: Location }) {
             empty="no coding-agent sessions yet: point Claude Code, Gemini CLI or Codex at agentloupe collector (see docs/ui.md)"
             columns={[
               { key: 'tool', label: 'tool', render: (r) => r.agentType },
-              { key: 'id', label: 'session', render: (r) => <span class="mono">{sessionIdOf(r)}</span> },
-              { key: 'start', label: 'started', render: (r) => <Time s={r.startTime} /> },
-              { key: 'last', label: 'last request', render: (r) => <Time s={r.usage.lastCall} /> },
-              { key: 'dur', label: 'duration', num: true, render: (r) => (r.usage.firstCall !== null && r.usage.lastCall !== null && r.status !== 'running' ? <Elapsed agent={r} /> : duration(((r.usage.lastCall ?? r.startTime) - r.startTime) * 1000)) },
+              // Session ids are UUIDs: cut to the column (the whole id in the title and the link).
+              { key: 'id', label: 'session', render: (r) => <span class="mono clip" title={sessionIdOf(r)}>{sessionIdOf(r)}</span> },
+              { key: 'when', label: 'started → last request', render: (r) => <Ran start={r.startTime} last={r.usage.lastCall} /> },
               { key: 'prompts', label: 'prompts', num: true, render: (r) => count(r.events.prompts) },
               { key: 'turns', label: 'requests', num: true, render: (r) => count(r.usage.calls) },
               { key: 'in', label: 'input', num: true, render: (r) => <Tok n={r.usage.inputTokens} /> },
-              { key: 'cr', label: 'cache read', num: true, render: (r) => <Tok n={r.usage.cacheReadTokens} /> },
-              { key: 'cw', label: 'cache write', num: true, render: (r) => <Tok n={r.usage.cacheCreationTokens} /> },
+              { key: 'cache', label: 'cache read / write', num: true, render: (r) => <><Tok n={r.usage.cacheReadTokens} /> / <Tok n={r.usage.cacheCreationTokens} /></> },
               { key: 'out', label: 'output', num: true, render: (r) => <Tok n={r.usage.outputTokens} /> },
               { key: 'rs', label: 'reasoning', num: true, render: (r) => <Tok n={r.usage.reasoningTokens} /> },
               { key: 'cost', label: 'cost', num: true, render: (r) => <Cost usd={r.usage.costUsd} unpriced={r.usage.unpricedCalls} /> },
