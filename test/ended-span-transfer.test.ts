@@ -71,7 +71,7 @@ describe('an ended span handed to the writer thread', () => {
       [modelCall({ name: '\u0002', statusMessage: '"quoted"', scopeName: '' }), { agentId: '\u0002run' }, { costUsd: 0, priced: false }],
     ];
     for (const [span, owner, cost] of cases) {
-      const decoded = decodeEndedSpan(encodeEndedSpan(span, owner, cost), span.attributes);
+      const decoded = decodeEndedSpan(encodeEndedSpan(span, owner, cost), span.resource, span.attributes);
       expect(decoded.span).toEqual(span);
       expect(decoded.owner).toEqual({ statusEventsSeen: 0, agentLive: false, ...owner });
       expect(decoded.cost).toEqual(cost);

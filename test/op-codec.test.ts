@@ -71,7 +71,7 @@ describe('ended spans over one channel', () => {
       for (const [resource, attributes] of part) {
         const span = { ...SPAN, resource, attributes } as SpanData;
         const start = data.length;
-        appendEnded(encodeEndedSpan(span, { agentId: 'run-1' }, null, false), resource, attributes, data, sender);
+        appendEnded(encodeEndedSpan(span, { agentId: 'run-1' }, null), resource, attributes, data, sender);
         if (attributes === sent[0]![1]) firstChatSlot = data[start + 3];
         if (attributes === sent[6]![1]) laterChatSlot = data[start + 3];
       }
@@ -99,7 +99,7 @@ describe('ended spans over one channel', () => {
     const rx = new HandOverReceiver();
     const data: EncodedOps = [];
     const sent = Array.from({ length: 300 }, (_, i) => ({ [`k${i}`]: i, shared: 'v' }));
-    for (const attributes of sent) appendEnded(encodeEndedSpan({ ...SPAN, attributes } as SpanData, { agentId: 'run-1' }, null, false), SPAN.resource, attributes, data, sender);
+    for (const attributes of sent) appendEnded(encodeEndedSpan({ ...SPAN, attributes } as SpanData, { agentId: 'run-1' }, null), SPAN.resource, attributes, data, sender);
     const units: WriteOp[][] = [];
     decodeUnits(structuredClone(data), units, (_u, err) => { throw err; }, rx);
     expect(units.map((u) => JSON.parse((u.find((op) => op.kind === 'span')!.row as { attributes: string }).attributes))).toEqual(sent);

@@ -16,7 +16,7 @@ import type { HrTime } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { ResolvedOwner } from './span-ops.js';
 import type { Attributes, SpanData, SpanEventData, SpanLinkData } from './span-data.js';
-import { resourceJson, toJson } from './mapping.js';
+import { toJson } from './mapping.js';
 
 /** The price the agent's thread already settled for a model call (see SpanConversion), so the writer needs no price table. */
 export interface SettledCost {
@@ -26,7 +26,7 @@ export interface SettledCost {
 
 const SEP = '\u0001';
 const ESC = '\u0002';
-const FIELDS = 20;
+const FIELDS = 19;
 
 /** A free-form text field (see above): most go as they are, the odd one as ESC and its JSON. */
 function text(v: string | undefined): string {
@@ -42,11 +42,12 @@ function readText(f: string): string | null {
 
 /**
  * The one field layout (decodeEndedSpan reads it back). Times are decimal nanoseconds; events and
- * links JSON, or '' when there are none; field 9 stays empty.
+ * links JSON, or '' when there are none; field 9 stays empty. The resource is not here: it travels
+ * beside the text, sent once per queue (op-codec.ts).
  */
 function joinFields(
   traceId: string, spanId: string, parentSpanId: string | undefined, name: string, kind: number, startNs: string, endNs: string,
-  statusCode: number, statusMessage: string | undefined, eventsJson: string, linksJson: string, resource: Attributes | undefined, scopeName: string | undefined,
+  statusCode: number, statusMessage: string | undefined, eventsJson: string, linksJson: string, scopeName: string | undefined,
   owner: ResolvedOwner, cost: SettledCost | null,
 ): string {
   // The separators are written into the template itself (not as ${SEP}): every ${} part is one
@@ -54,22 +55,18 @@ function joinFields(
   return (
     `${traceId}\u0001${spanId}\u0001${parentSpanId ?? ''}\u0001${text(name)}\u0001${kind}` +
     `\u0001${startNs}\u0001${endNs}\u0001${statusCode}\u0001${text(statusMessage)}` +
-    `\u0001\u0001${eventsJson}\u0001${linksJson}\u0001${resource === undefined ? '' : resourceJson(resource)}\u0001${text(scopeName)}` +
+    `\u0001\u0001${eventsJson}\u0001${linksJson}\u0001${text(scopeName)}` +
     `\u0001${text(owner.agentId)}\u0001${text(owner.parentAgentId)}\u0001${owner.statusEventsSeen ?? 0}\u0001${owner.agentLive ? 1 : 0}` +
     `\u0001${cost === null ? '' : cost.costUsd}\u0001${cost?.priced ? 1 : 0}`
   );
 }
 
-/**
- * One ended span, its owner and its settled cost (null: none) as one string; its attributes travel
- * beside it, and so does its resource when `resourceInText` is false (op-codec.ts sends each
- * resource once per channel).
- */
-export function encodeEndedSpan(span: SpanData, owner: ResolvedOwner, cost: SettledCost | null, resourceInText = true): string {
+/** One ended span, its owner and its settled cost (null: none) as one string; its resource and attributes travel beside it. */
+export function encodeEndedSpan(span: SpanData, owner: ResolvedOwner, cost: SettledCost | null): string {
   return joinFields(
     span.traceId, span.spanId, span.parentSpanId, span.name, span.kind, String(span.startTimeUnixNano), span.endTimeUnixNano === undefined ? '' : String(span.endTimeUnixNano),
     span.statusCode, span.statusMessage, span.events.length === 0 ? '' : toJson(span.events), span.links.length === 0 ? '' : toJson(span.links),
-    resourceInText ? span.resource : undefined, span.scopeName, owner, cost,
+    span.scopeName, owner, cost,
   );
 }
 
@@ -90,12 +87,12 @@ function hrLinks(span: ReadableSpan): string {
  * The same string straight from an ended SDK span, with no SpanData made on the way: what the
  * in-process processor hands over (see readable-span.ts for the field meanings).
  */
-export function encodeEndedReadableSpan(span: ReadableSpan, owner: ResolvedOwner, cost: SettledCost | null, resourceInText = true): string {
+export function encodeEndedReadableSpan(span: ReadableSpan, owner: ResolvedOwner, cost: SettledCost | null): string {
   const ctx = span.spanContext();
   return joinFields(
     ctx.traceId, ctx.spanId, span.parentSpanContext?.spanId, span.name, span.kind, hrNs(span.startTime), hrNs(span.endTime),
     span.status.code, span.status.message, span.events.length === 0 ? '' : hrEvents(span), span.links.length === 0 ? '' : hrLinks(span),
-    resourceInText ? (span.resource.attributes as Attributes) : undefined, span.instrumentationScope.name, owner, cost,
+    span.instrumentationScope.name, owner, cost,
   );
 }
 
@@ -105,31 +102,14 @@ export interface DecodedEndedSpan {
   cost: SettledCost | null;
 }
 
-/** Parsed resources by their JSON: every span of a process shares one object (and its cached JSON). */
-const resources = new Map<string, Attributes>();
-
-function resourceOf(json: string): Attributes {
-  let r = resources.get(json);
-  if (r === undefined) {
-    r = JSON.parse(json) as Attributes;
-    // Resources are few; a sender that varies them per span must not grow this without bound.
-    if (resources.size >= 1024) resources.clear();
-    resources.set(json, r);
-  }
-  return r;
-}
-
 interface EventJson {
   name: string;
   timeUnixNano: string;
   attributes: Attributes;
 }
 
-/**
- * Reads one string made by encodeEndedSpan, with the attributes (and, when it is not in the text,
- * the resource) that travelled beside it; throws on one that is not.
- */
-export function decodeEndedSpan(text: string, attributes: Attributes, resource?: Attributes): DecodedEndedSpan {
+/** Reads one string made by encodeEndedSpan, with the resource and attributes that travelled beside it; throws on one that is not. */
+export function decodeEndedSpan(text: string, resource: Attributes, attributes: Attributes): DecodedEndedSpan {
   if (attributes === null || typeof attributes !== 'object') throw new Error('malformed span hand-over (no attributes)');
   const f = text.split(SEP);
   if (f.length !== FIELDS) throw new Error(`malformed span hand-over (${f.length} fields, expected ${FIELDS})`);
@@ -143,20 +123,20 @@ export function decodeEndedSpan(text: string, attributes: Attributes, resource?:
     attributes,
     events: f[10] === '' ? [] : (JSON.parse(f[10]!) as EventJson[]).map((e): SpanEventData => ({ name: e.name, timeUnixNano: BigInt(e.timeUnixNano), attributes: e.attributes })),
     links: f[11] === '' ? [] : (JSON.parse(f[11]!) as SpanLinkData[]),
-    resource: resource ?? resourceOf(f[12]!),
+    resource,
   };
   if (f[2] !== '') span.parentSpanId = f[2];
   if (f[6] !== '') span.endTimeUnixNano = BigInt(f[6]!);
   const statusMessage = readText(f[8]!);
   if (statusMessage !== null) span.statusMessage = statusMessage;
-  const scopeName = readText(f[13]!);
+  const scopeName = readText(f[12]!);
   if (scopeName !== null) span.scopeName = scopeName;
   const owner: ResolvedOwner = {
-    agentId: readText(f[14]!) ?? undefined,
-    statusEventsSeen: Number(f[16]),
-    agentLive: f[17] === '1',
+    agentId: readText(f[13]!) ?? undefined,
+    statusEventsSeen: Number(f[15]),
+    agentLive: f[16] === '1',
   };
-  const parentAgentId = readText(f[15]!);
+  const parentAgentId = readText(f[14]!);
   if (parentAgentId !== null) owner.parentAgentId = parentAgentId;
-  return { span, owner, cost: f[18] === '' ? null : { costUsd: Number(f[18]), priced: f[19] === '1' } };
+  return { span, owner, cost: f[17] === '' ? null : { costUsd: Number(f[17]), priced: f[18] === '1' } };
 }

@@ -224,13 +224,10 @@ export class HandOverReceiver {
 
 /** Appends one ended span, to be mapped to its ops by the writer. */
 export function encodeEnded(span: SpanData, owner: ResolvedOwner, cost: SettledCost | null, out: EncodedOps, sender = new HandOverSender()): void {
-  appendEnded(encodeEndedSpan(span, owner, cost, false), span.resource, span.attributes, out, sender);
+  appendEnded(encodeEndedSpan(span, owner, cost), span.resource, span.attributes, out, sender);
 }
 
-/**
- * Appends one ended span already encoded without its resource (ended-span-transfer.ts), its
- * resource and its attributes.
- */
+/** Appends one ended span already encoded (ended-span-transfer.ts), its resource and its attributes. */
 export function appendEnded(encoded: string, resource: Readonly<Attributes>, attributes: Readonly<Attributes>, out: EncodedOps, sender: HandOverSender): void {
   out.push(Code.EndedSpan, encoded);
   sender.pushResource(resource, out);
@@ -291,7 +288,7 @@ export function decodeUnits(data: EncodedOps, out: WriteOp[][], unmapped?: (unit
       i = after;
       let ops: WriteOp[] = [];
       try {
-        const ended = decodeEndedSpan(text, attributes, resource);
+        const ended = decodeEndedSpan(text, resource, attributes);
         const cost = ended.cost;
         const price: CostFunction | undefined = cost === null ? undefined : () => cost;
         endedSpanOps(ended.span, ended.owner, price, ops);

@@ -297,6 +297,10 @@ function compareKeys(a: SummaryKey, b: SummaryKey): number {
  * Read queries over an agentloupe database (the seed's MonitoringService and TelemetryTracking
  * reads). Opens read-only by default so it can run beside a live writer.
  */
+/** An agent run's telemetry rows with their call details, oldest first. */
+const AGENT_TELEMETRY = `SELECT t.*, c.unpriced, c.reasoning_tokens, c.duration_ms, c.partial, c.trace_id, c.span_id
+  FROM telemetry t LEFT JOIN telemetry_calls c ON c.telemetry_id = t.id WHERE t.agent_id = ? ORDER BY t.timestamp, t.id`;
+
 export class MonitoringStore {
   readonly db: SqliteDatabase;
 
@@ -366,13 +370,7 @@ export class MonitoringStore {
   }
 
   getAgentTelemetry(agentId: string): TelemetryEntry[] {
-    const rows = this.db
-      .prepare(
-        `SELECT t.*, c.unpriced, c.reasoning_tokens, c.duration_ms, c.partial, c.trace_id, c.span_id
-         FROM telemetry t LEFT JOIN telemetry_calls c ON c.telemetry_id = t.id WHERE t.agent_id = ? ORDER BY t.timestamp, t.id`,
-      )
-      .all(agentId) as Record<string, unknown>[];
-    return rows.map(toTelemetry);
+    return (this.db.prepare(AGENT_TELEMETRY).all(agentId) as Record<string, unknown>[]).map(toTelemetry);
   }
 
   /**
@@ -380,12 +378,7 @@ export class MonitoringStore {
    * rows the run has: a coding agent's session can hold tens of thousands of requests.
    */
   getAgentTelemetryPage(agentId: string, offset: number, limit: number): { rows: TelemetryEntry[]; total: number } {
-    const rows = this.db
-      .prepare(
-        `SELECT t.*, c.unpriced, c.reasoning_tokens, c.duration_ms, c.partial, c.trace_id, c.span_id
-         FROM telemetry t LEFT JOIN telemetry_calls c ON c.telemetry_id = t.id WHERE t.agent_id = ? ORDER BY t.timestamp, t.id LIMIT ? OFFSET ?`,
-      )
-      .all(agentId, limit, offset) as Record<string, unknown>[];
+    const rows = this.db.prepare(`${AGENT_TELEMETRY} LIMIT ? OFFSET ?`).all(agentId, limit, offset) as Record<string, unknown>[];
     const { n } = this.db.prepare('SELECT COUNT(*) AS n FROM telemetry WHERE agent_id = ?').get(agentId) as { n: number };
     return { rows: rows.map(toTelemetry), total: n };
   }

@@ -168,7 +168,7 @@ export class SqliteSpanProcessor implements SpanProcessor {
         if (row !== null && row.toolName === null) cost = { costUsd: row.estimatedCost, priced: !row.unpriced };
       }
       if (this.queue === undefined) this.lost++;
-      else this.queue.pushEnded(encodeEndedReadableSpan(span, owner, cost, false), span.resource.attributes as Attributes, span.attributes as Attributes);
+      else this.queue.pushEnded(encodeEndedReadableSpan(span, owner, cost), span.resource.attributes as Attributes, span.attributes as Attributes);
     } catch (err) {
       this.report(err as Error, `could not map an ended span: ${(err as Error).message}`);
     }

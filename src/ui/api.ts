@@ -57,8 +57,8 @@ const ZOMBIES_SHOWN = 100;
 
 /** The most recently active zombies first, at most ZOMBIES_SHOWN, and how many there are. */
 function zombiesShown(all: ZombieAgent[]): { zombies: ZombieAgent[]; zombiesTotal: number } {
-  const sorted = [...all].sort((a, b) => b.lastActivity - a.lastActivity || (a.agentId < b.agentId ? -1 : 1));
-  return { zombies: sorted.slice(0, ZOMBIES_SHOWN), zombiesTotal: all.length };
+  all.sort((a, b) => b.lastActivity - a.lastActivity || (a.agentId < b.agentId ? -1 : 1));
+  return { zombies: all.slice(0, ZOMBIES_SHOWN), zombiesTotal: all.length };
 }
 
 function intParam(c: Context, name: string): number | undefined {
